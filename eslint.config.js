@@ -1,0 +1,72 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/** Modules the domain core must never import (DESIGN.md, "The one rule"). */
+export const CORE_FORBIDDEN_IMPORTS = [
+  { name: 'express', message: 'shared/ is the pure core: HTTP belongs to the deployments.' },
+  { name: 'ws', message: 'shared/ is the pure core: sockets belong to the deployments.' },
+  { name: 'mongodb', message: 'shared/ is the pure core: use the ReactionStore port.' },
+  { name: 'react', message: 'shared/ is the pure core: UI belongs to web/.' },
+  { name: 'react-dom', message: 'shared/ is the pure core: UI belongs to web/.' },
+];
+export const CORE_FORBIDDEN_PATTERNS = [
+  {
+    group: ['@aws-sdk/*', 'express/*', 'ws/*', 'mongodb/*', 'react/*', 'react-dom/*'],
+    message: 'shared/ is the pure core: I/O belongs to the deployments.',
+  },
+];
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.data/**',
+      '.tools/**',
+      'coverage/**',
+      'test-artifacts/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The core: no I/O libraries and no environment. Test support may use ws/jest, but not env.
+    files: ['shared/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: CORE_FORBIDDEN_IMPORTS, patterns: CORE_FORBIDDEN_PATTERNS },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'shared/ reads no environment: pass config in from the composition root.',
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process']",
+          message: 'shared/ must not touch process: pass what it needs through ports.',
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'shared/ must not touch process.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,36 @@
+// One Jest run over every workspace. Tests are native ESM (`--experimental-vm-modules`, set by
+// `npm test`) with TypeScript compiled by SWC, so the code under test runs as it does in production.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', tsx: true },
+      transform: { react: { runtime: 'automatic' } },
+    },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+/** @param {string} name @param {Partial<import('jest').Config>} extra */
+function project(name, extra = {}) {
+  return {
+    displayName: name,
+    rootDir: `<rootDir>/${name}`,
+    testEnvironment: 'node',
+    extensionsToTreatAsEsm: ['.ts', '.tsx'],
+    transform: { '^.+\\.tsx?$': swc },
+    // Source files import each other as `./x.js` (NodeNext ESM); map those to the .ts sources.
+    moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+    testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx'],
+    ...extra,
+  };
+}
+
+/** @type {import('jest').Config} */
+export default {
+  rootDir: '.',
+  projects: [project('shared'), project('legacy-server')],
+  testTimeout: 30_000,
+};

@@ -1,0 +1,300 @@
+/**
+ * Droplet benchmarks (`npm run bench -w legacy-server`): prints figures, asserts nothing.
+ *
+ *   1. Slack-event acknowledgement latency at a steady rate (open loop: latency is measured from
+ *      each request's scheduled send time, so a stalled server cannot hide queueing).
+ *   2. Broadcast delivery latency, event POST -> receipt by every connected client, at each
+ *      client count (1,000 and 10,000 by default).
+ *   3. Server memory per connected idle client (RSS delta / clients).
+ *
+ * The droplet and FerretDB run as their own processes on this machine; the clients run in this
+ * process, so at 10,000 clients part of the measured delivery latency is this process's own
+ * time to read 10,000 frames (the machine has 2 cores shared by all three).
+ *
+ * Flags: --rate N (events/s, default 200), --seconds N (default 10), --clients 1000,10000,
+ * --updates N per client count (default 20), --quick (rate 100, 3 s, clients 200, 5 updates).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { reactionEventPayload, signSlackBody } from '@reactometer/shared';
+import { startFerretDb } from '../../scripts/lib/ferretdb.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { REPO_ROOT } from '../../scripts/lib/paths.js';
+import {
+  createHistogram,
+  cpuMillis,
+  rssBytes,
+  startDropletProcess,
+  type LatencySummary,
+} from './bench-support.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    clients: { type: 'string' },
+    updates: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const quick = flags.quick === true;
+const RATE = Number(flags.rate ?? (quick ? 100 : 200));
+const SECONDS = Number(flags.seconds ?? (quick ? 3 : 10));
+const CLIENT_STEPS = (flags.clients ?? (quick ? '200' : '1000,10000')).split(',').map(Number);
+const UPDATES = Number(flags.updates ?? (quick ? 5 : 20));
+const SECRET = 'bench-signing-secret';
+const RUN = Date.now().toString(36);
+
+let eventSeq = 0;
+
+function signedEvent(emoji: string, user: string) {
+  eventSeq++;
+  const nowS = Math.floor(Date.now() / 1000);
+  const body = reactionEventPayload({
+    eventId: `Ev${RUN}${eventSeq}`,
+    type: 'reaction_added',
+    user,
+    reaction: emoji,
+    eventTs: `${nowS}.${String(eventSeq % 1_000_000).padStart(6, '0')}`,
+    item: { type: 'message', channel: 'CBENCH', ts: '1700000000.000100' },
+  });
+  return signSlackBody(SECRET, body, nowS);
+}
+
+async function postEvent(httpUrl: string, emoji: string, user: string): Promise<number> {
+  const req = signedEvent(emoji, user);
+  const res = await fetch(`${httpUrl}/slack/events`, {
+    method: 'POST',
+    body: req.body,
+    headers: req.headers,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function ackLatency(
+  httpUrl: string,
+): Promise<{ summary: LatencySummary; errors: number; sent: number; achievedRate: number }> {
+  const hist = createHistogram();
+  const total = RATE * SECONDS;
+  const interval = 1000 / RATE;
+  const start = performance.now();
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + i * interval;
+    const wait = scheduled - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      postEvent(httpUrl, `ack_${RUN}_${i % 50}`, `U${i}`).then(
+        (status) => {
+          if (status !== 200) errors++;
+          hist.record((performance.now() - scheduled) * 1000);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    summary: hist.summary(),
+    errors,
+    sent: total,
+    achievedRate: Math.round(total / elapsed),
+  };
+}
+
+async function connectClients(
+  wsUrl: string,
+  n: number,
+  onMessage: (data: string) => void,
+): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  const BATCH = 250;
+  for (let i = 0; i < n; i += BATCH) {
+    const batch = Array.from(
+      { length: Math.min(BATCH, n - i) },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+          ws.on('message', (data) => onMessage(data.toString()));
+        }),
+    );
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return sockets;
+}
+
+interface BroadcastResult {
+  clients: number;
+  connectSeconds: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  bytesPerClient: number;
+  delivery: LatencySummary;
+  missed: number;
+  lastClientMs: LatencySummary;
+  serverCpuMsPerUpdate: number;
+}
+
+async function broadcast(
+  droplet: { pid: number; httpUrl: string; wsUrl: string },
+  n: number,
+): Promise<BroadcastResult> {
+  const emoji = `fan_${RUN}_${n}`;
+  const sentAt = new Map<number, number>();
+  const received = new Map<number, number>();
+  const hist = createHistogram();
+  const lastClient = createHistogram();
+  const lastAt = new Map<number, number>();
+  const pattern = new RegExp(`"emoji":"${emoji}","count":(\\d+)`);
+
+  const onMessage = (data: string) => {
+    const m = pattern.exec(data);
+    if (!m?.[1]) return;
+    const count = Number(m[1]);
+    const t0 = sentAt.get(count);
+    if (t0 === undefined) return;
+    const now = performance.now();
+    hist.record((now - t0) * 1000);
+    received.set(count, (received.get(count) ?? 0) + 1);
+    lastAt.set(count, now);
+  };
+
+  global.gc?.();
+  await new Promise((r) => setTimeout(r, 1000));
+  const rssBefore = rssBytes(droplet.pid);
+  const connectStart = performance.now();
+  const sockets = await connectClients(droplet.wsUrl, n, onMessage);
+  const connectSeconds = (performance.now() - connectStart) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssAfter = rssBytes(droplet.pid);
+
+  const cpuBefore = cpuMillis(droplet.pid);
+  for (let i = 1; i <= UPDATES; i++) {
+    sentAt.set(i, performance.now());
+    const status = await postEvent(droplet.httpUrl, emoji, `U${i}`);
+    if (status !== 200) throw new Error(`event POST answered ${status}`);
+    const deadline = performance.now() + 15_000;
+    while ((received.get(i) ?? 0) < n && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 2));
+    const t0 = sentAt.get(i) as number;
+    if (lastAt.has(i)) lastClient.record(((lastAt.get(i) as number) - t0) * 1000);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const cpuAfter = cpuMillis(droplet.pid);
+  let missed = 0;
+  for (let i = 1; i <= UPDATES; i++) missed += n - (received.get(i) ?? 0);
+
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close();
+          setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 5000).unref();
+        }),
+    ),
+  );
+  return {
+    clients: n,
+    connectSeconds: Math.round(connectSeconds * 100) / 100,
+    rssBeforeMiB: Math.round(rssBefore / 1048576),
+    rssAfterMiB: Math.round(rssAfter / 1048576),
+    bytesPerClient: Math.round((rssAfter - rssBefore) / n),
+    delivery: hist.summary(),
+    missed,
+    lastClientMs: lastClient.summary(),
+    serverCpuMsPerUpdate: Math.round(((cpuAfter - cpuBefore) / UPDATES) * 10) / 10,
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-bench-'));
+  const db = await startFerretDb({ dataDir });
+  const port = await freePort();
+  const droplet = await startDropletProcess(
+    {
+      MONGODB_URI: db.uri,
+      MONGODB_DB: `bench_${RUN}`,
+      SLACK_SIGNING_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      WS_MAX_CONNECTIONS: String(Math.max(...CLIENT_STEPS) + 100),
+    },
+    port,
+  );
+  try {
+    console.log(
+      `droplet pid ${droplet.pid} on ${droplet.httpUrl}, FerretDB on ${db.uri}; ${os.cpus().length} cores`,
+    );
+    // Warm up the JIT, the connection pools and FerretDB's tables.
+    for (let i = 0; i < 50; i++) await postEvent(droplet.httpUrl, `warm_${RUN}`, `W${i}`);
+
+    console.log(`\n[1/2] Slack-event acknowledgement: ${RATE}/s for ${SECONDS} s (open loop)`);
+    const ack = await ackLatency(droplet.httpUrl);
+    console.table([{ rate: ack.achievedRate, sent: ack.sent, errors: ack.errors, ...ack.summary }]);
+
+    console.log(`\n[2/2] Broadcast delivery (POST -> receipt), ${UPDATES} updates per step`);
+    const steps: BroadcastResult[] = [];
+    for (const n of CLIENT_STEPS) {
+      const r = await broadcast(droplet, n);
+      steps.push(r);
+      console.log(
+        `  ${n} clients: connected in ${r.connectSeconds} s, ${r.bytesPerClient} B RSS per client, p50 ${r.delivery.p50Ms} ms, p99 ${r.delivery.p99Ms} ms, missed ${r.missed}`,
+      );
+    }
+    console.table(
+      steps.map((s) => ({
+        clients: s.clients,
+        'p50 ms': s.delivery.p50Ms,
+        'p99 ms': s.delivery.p99Ms,
+        'max ms': s.delivery.maxMs,
+        'last client p50 ms': s.lastClientMs.p50Ms,
+        missed: s.missed,
+        'RSS before MiB': s.rssBeforeMiB,
+        'RSS after MiB': s.rssAfterMiB,
+        'bytes/client': s.bytesPerClient,
+        'server CPU ms/update': s.serverCpuMsPerUpdate,
+      })),
+    );
+    const out = path.join(REPO_ROOT, 'test-artifacts', 'bench');
+    mkdirSync(out, { recursive: true });
+    const file = path.join(out, 'legacy-server.json');
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          measuredAt: new Date().toISOString(),
+          machine: { cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+          params: { RATE, SECONDS, CLIENT_STEPS, UPDATES },
+          ack,
+          steps,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`\nraw figures: ${path.relative(REPO_ROOT, file)}`);
+  } finally {
+    await droplet.stop();
+    await db.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, isPortOpen } from './free-port.js';
+import { REPO_ROOT, TOOLS_BIN } from './paths.js';
+
+/** FerretDB v1.24.2 (SQLite backend), built from `tools/ferretdb` into `.tools/bin`. */
+export const FERRETDB_BIN = path.join(TOOLS_BIN, 'ferretdb');
+
+/**
+ * Builds FerretDB if it is not there yet (idempotent). Needs Go and the Go module proxy; takes
+ * a minute or two the first time. `tools/ferretdb/main.go` explains why it is not `go install`.
+ */
+export function ensureFerretDbBinary(log: (line: string) => void = () => {}): string {
+  if (existsSync(FERRETDB_BIN)) return FERRETDB_BIN;
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.status !== 0) {
+    throw new Error(
+      'FerretDB is not built and Go is not installed. Install Go (https://go.dev/doc/install, or ' +
+        '`apt-get install golang`), or set MONGODB_URI to a MongoDB server.',
+    );
+  }
+  log(`building FerretDB v1.24.2 into ${FERRETDB_BIN} (first run only)...`);
+  mkdirSync(TOOLS_BIN, { recursive: true });
+  const build = spawnSync('go', ['build', '-o', FERRETDB_BIN, '.'], {
+    cwd: path.join(REPO_ROOT, 'tools', 'ferretdb'),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (build.status !== 0 || !existsSync(FERRETDB_BIN)) {
+    throw new Error(`building FerretDB failed (go build exited with ${build.status})`);
+  }
+  return FERRETDB_BIN;
+}
+
+export interface FerretDbOptions {
+  /** SQLite data folder; created if missing. Keep one per instance. */
+  readonly dataDir: string;
+  /** TCP port; a free one when omitted. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Where FerretDB's own log lines go (default: dropped). */
+  readonly onLog?: (line: string) => void;
+}
+
+export interface FerretDbProcess {
+  readonly uri: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s); safe to call twice. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data, e.g. after `stop()` in a fault test. */
+  start(): Promise<void>;
+}
+
+async function waitForPort(
+  port: number,
+  host: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`FerretDB exited early with code ${child.exitCode}`);
+    if (await isPortOpen(port, host)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`FerretDB did not listen on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+/** Starts a FerretDB process on its own port and data folder and waits until it accepts connections. */
+export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbProcess> {
+  const bin = ensureFerretDbBinary(options.onLog);
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(host));
+  mkdirSync(options.dataDir, { recursive: true });
+  let child: ChildProcess | null = null;
+
+  const start = async (): Promise<void> => {
+    if (child && child.exitCode === null) return;
+    const proc = spawn(
+      bin,
+      [
+        `--listen-addr=${host}:${port}`,
+        `--sqlite-url=file:${options.dataDir}/`,
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim() !== '') options.onLog?.(line);
+    });
+    child = proc;
+    try {
+      await waitForPort(port, host, proc, 15_000);
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw err;
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      proc.once('exit', () => {
+        clearTimeout(killer);
+        resolve();
+      });
+      proc.kill('SIGTERM');
+    });
+  };
+
+  await start();
+  return { uri: `mongodb://${host}:${port}/`, port, dataDir: options.dataDir, stop, start };
+}

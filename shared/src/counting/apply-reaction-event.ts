@@ -1,0 +1,154 @@
+import { ReactionBusyError, StoreConflictError } from '../errors.js';
+import type { Clock, EmojiCount, Publisher, ReactionState, ReactionStore } from '../ports.js';
+import type { ReactionEvent } from '../slack/events.js';
+import { compareCanonicalTs, formatEventTs } from './event-ts.js';
+import { baseEmoji, itemKey, reactionKey } from './reaction-key.js';
+
+export interface CountingDeps {
+  readonly store: ReactionStore;
+  readonly publisher: Publisher;
+  readonly clock: Clock;
+  /**
+   * How long a state's pending count change belongs to the attempt that wrote it. After that the
+   * attempt is presumed dead (crash between the two writes) and the next event for the same
+   * reaction finishes its work. Must exceed the longest time one attempt can run.
+   */
+  readonly pendingLeaseMs: number;
+  /** Optimistic compare-and-set attempts before giving up with `StoreConflictError`. */
+  readonly maxAttempts?: number;
+}
+
+export type ApplyOutcome =
+  | {
+      readonly kind: 'changed';
+      readonly count: EmojiCount;
+      /** Set when the change is stored but pushing it to dashboards failed. */
+      readonly publishError?: unknown;
+      /**
+       * Set when the count is stored but clearing the state's pending marker failed. The count is
+       * right; the stale marker makes the next event for this reaction (after the lease) apply the
+       * delta a second time unless `reconcile` clears it first. Edges log it; reconcile repairs it.
+       */
+      readonly settleError?: unknown;
+    }
+  | { readonly kind: 'unchanged'; readonly reason: 'stale' | 'no_flip' };
+
+const DEFAULT_MAX_ATTEMPTS = 8;
+
+async function publishBestEffort(
+  publisher: Publisher,
+  count: EmojiCount,
+): Promise<{ publishError?: unknown }> {
+  // The change is already durable: a failed push must not turn into a 503, because Slack's retry
+  // would find nothing to do and the push would still be missing. Dashboards resynchronise from
+  // the next update or snapshot.
+  try {
+    await publisher.publish([count]);
+    return {};
+  } catch (publishError) {
+    return { publishError };
+  }
+}
+
+/**
+ * Finishes a pending count change whose owner is presumed dead: applies its delta, then clears
+ * the marker. Returns false if another writer changed the state first.
+ */
+async function finishPending(deps: CountingDeps, state: ReactionState): Promise<boolean> {
+  if (state.pending === null) return true;
+  const count = await deps.store.adjustCount(state.baseEmoji, state.pending.delta);
+  const cleared = await deps.store.putState(
+    { ...state, pending: null, rev: state.rev + 1 },
+    state.rev,
+  );
+  if (cleared) await publishBestEffort(deps.publisher, count);
+  return cleared;
+}
+
+/**
+ * Applies one reaction_added / reaction_removed event (the counting model of DESIGN.md).
+ *
+ * 1. Compare-and-set the reaction's state; only a later `event_ts` applies.
+ * 2. If presence flipped, change the base emoji's count by +1/-1 (which bumps its version).
+ * 3. Publish the new absolute count.
+ *
+ * Step 1 records the intended delta as `pending` and step 2 clears it, so a crash between the two
+ * writes is finished by a later event for the same reaction (after the lease) or by `reconcile`.
+ * Resolves only once every write is durable; throws `StoreUnavailableError`, `ReactionBusyError`
+ * or `StoreConflictError` when the caller should answer 503 so that Slack retries.
+ */
+export async function applyReactionEvent(
+  event: ReactionEvent,
+  deps: CountingDeps,
+): Promise<ApplyOutcome> {
+  const ref = {
+    team: event.team,
+    item: itemKey(event.item),
+    user: event.user,
+    reaction: event.reaction,
+  };
+  const key = reactionKey(ref);
+  const eventTs = formatEventTs(event.eventTs);
+  const emoji = baseEmoji(event.reaction);
+  const attempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const current = await deps.store.getState(key);
+
+    if (current?.pending) {
+      if (deps.clock.now() - current.pending.since < deps.pendingLeaseMs) {
+        throw new ReactionBusyError(key);
+      }
+      await finishPending(deps, current);
+      continue;
+    }
+
+    if (current !== null && compareCanonicalTs(eventTs, current.eventTs) <= 0) {
+      return { kind: 'unchanged', reason: 'stale' };
+    }
+
+    const wasPresent = current?.present ?? false;
+    const rev = (current?.rev ?? 0) + 1;
+    const base: ReactionState = {
+      key,
+      ref,
+      baseEmoji: emoji,
+      present: event.present,
+      eventTs,
+      rev,
+      pending: null,
+    };
+
+    if (wasPresent === event.present) {
+      // Still record the later timestamp, so that an older event delivered afterwards is refused
+      // (a removal that overtakes its add must leave the reaction removed).
+      if (await deps.store.putState(base, current?.rev ?? null)) {
+        return { kind: 'unchanged', reason: 'no_flip' };
+      }
+      continue;
+    }
+
+    const delta = event.present ? 1 : -1;
+    const pendingState: ReactionState = { ...base, pending: { delta, since: deps.clock.now() } };
+    if (!(await deps.store.putState(pendingState, current?.rev ?? null))) continue;
+
+    // If this throws (store down), the pending marker stays and the next attempt after the lease
+    // (Slack's retry) applies the delta: nothing is lost.
+    const count = await deps.store.adjustCount(emoji, delta);
+    // The count is durable now, so the request is answered 200 even if clearing the marker fails:
+    // a 503 would make Slack's retry apply the delta twice for certain.
+    let settleError: unknown;
+    try {
+      await deps.store.putState({ ...base, rev: rev + 1 }, rev);
+    } catch (err) {
+      settleError = err;
+    }
+    return {
+      kind: 'changed',
+      count,
+      ...(settleError === undefined ? {} : { settleError }),
+      ...(await publishBestEffort(deps.publisher, count)),
+    };
+  }
+  throw new StoreConflictError(`gave up on reaction ${key} after ${attempts} concurrent writes`);
+}

@@ -1,0 +1,13 @@
+import type { EmojiCount, ReactionStore } from '../ports.js';
+
+/** Highest count first, then by name so that ties have a stable order; zero counts left out. */
+export function sortCounts(counts: readonly EmojiCount[]): EmojiCount[] {
+  return counts
+    .filter((c) => c.count > 0)
+    .sort((a, b) => b.count - a.count || (a.emoji < b.emoji ? -1 : a.emoji > b.emoji ? 1 : 0));
+}
+
+/** The leaderboard served by `GET /reactions` and the WebSocket snapshot. */
+export async function listReactions(store: ReactionStore): Promise<EmojiCount[]> {
+  return sortCounts(await store.listCounts());
+}

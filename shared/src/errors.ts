@@ -1,0 +1,93 @@
+/**
+ * Every error the core raises carries a stable `code`. Only the edges (Express, Lambda) turn
+ * codes into HTTP statuses or WebSocket messages, through `contract/http-errors.ts`.
+ */
+export type ErrorCode =
+  | 'invalid_signature'
+  | 'invalid_json'
+  | 'invalid_event'
+  | 'payload_too_large'
+  | 'store_unavailable'
+  | 'reaction_busy'
+  | 'store_conflict'
+  | 'not_found'
+  | 'connection_gone'
+  | 'throttled'
+  | 'internal_error';
+
+export class ReactometerError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The Slack signature is missing, malformed, wrong or outside the allowed clock skew. */
+export class SignatureError extends ReactometerError {
+  constructor(message: string) {
+    super('invalid_signature', message);
+  }
+}
+
+/** A correctly signed body that is not JSON, or not a valid Events API payload. */
+export class PayloadError extends ReactometerError {
+  /** Dotted path of the offending field, when one can be named. */
+  readonly field: string | undefined;
+
+  constructor(code: 'invalid_json' | 'invalid_event', message: string, field?: string) {
+    super(code, message);
+    this.field = field;
+  }
+}
+
+/** The body is larger than the contract allows. */
+export class PayloadTooLargeError extends ReactometerError {
+  constructor(limitBytes: number) {
+    super('payload_too_large', `request body exceeds ${limitBytes} bytes`);
+  }
+}
+
+/** The store could not be reached or did not answer in time; the caller should retry later. */
+export class StoreUnavailableError extends ReactometerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('store_unavailable', message, options);
+  }
+}
+
+/**
+ * Another delivery of an event for the same reaction is still being applied. Answering 503 makes
+ * Slack retry later, when the other attempt has finished or its lease has expired.
+ */
+export class ReactionBusyError extends ReactometerError {
+  constructor(key: string) {
+    super('reaction_busy', `another update of reaction ${key} is in progress`);
+  }
+}
+
+/** Optimistic writes kept losing to concurrent writers; retrying later is safe. */
+export class StoreConflictError extends ReactometerError {
+  constructor(message: string) {
+    super('store_conflict', message);
+  }
+}
+
+/** The WebSocket connection no longer exists (API Gateway answers 410 GoneException). */
+export class GoneConnectionError extends ReactometerError {
+  constructor(connectionId: string, options?: { cause?: unknown }) {
+    super('connection_gone', `connection ${connectionId} is gone`, options);
+  }
+}
+
+/** The remote API asked us to slow down (429 / TooManyRequestsException); retry with backoff. */
+export class ThrottledError extends ReactometerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('throttled', message, options);
+  }
+}
+
+export function isReactometerError(err: unknown): err is ReactometerError {
+  return err instanceof ReactometerError;
+}

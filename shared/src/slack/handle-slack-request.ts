@@ -1,0 +1,58 @@
+import { PayloadTooLargeError } from '../errors.js';
+import { MAX_SLACK_BODY_BYTES } from '../contract/limits.js';
+import {
+  applyReactionEvent,
+  type ApplyOutcome,
+  type CountingDeps,
+} from '../counting/apply-reaction-event.js';
+import { parseSlackPayload } from './events.js';
+import { verifySlackSignature } from './signature.js';
+
+/** The normalised input every edge builds from its own request type. */
+export interface SlackRequest {
+  readonly rawBody: Uint8Array;
+  /** Looks a header up by name, case-insensitively. */
+  readonly header: (name: string) => string | undefined;
+}
+
+export interface SlackDeps extends CountingDeps {
+  readonly signingSecret: string;
+}
+
+export type SlackResult =
+  | { readonly kind: 'challenge'; readonly challenge: string }
+  | { readonly kind: 'reaction'; readonly eventId: string; readonly outcome: ApplyOutcome }
+  | { readonly kind: 'ignored'; readonly eventId: string; readonly eventType: string };
+
+/**
+ * The whole `POST /slack/events` use case: size limit, signature on the raw bytes, parsing,
+ * url_verification, and the counting model. Resolves once the effect is durable; throws a
+ * `ReactometerError` whose code the edge maps to a status (see `contract/http-errors.ts`).
+ */
+export async function handleSlackRequest(req: SlackRequest, deps: SlackDeps): Promise<SlackResult> {
+  if (req.rawBody.byteLength > MAX_SLACK_BODY_BYTES) {
+    throw new PayloadTooLargeError(MAX_SLACK_BODY_BYTES);
+  }
+  verifySlackSignature(
+    {
+      rawBody: req.rawBody,
+      signature: req.header('x-slack-signature'),
+      timestamp: req.header('x-slack-request-timestamp'),
+    },
+    deps.signingSecret,
+    deps.clock,
+  );
+  const payload = parseSlackPayload(req.rawBody);
+  switch (payload.kind) {
+    case 'url_verification':
+      return { kind: 'challenge', challenge: payload.challenge };
+    case 'ignored':
+      return payload;
+    case 'reaction':
+      return {
+        kind: 'reaction',
+        eventId: payload.eventId,
+        outcome: await applyReactionEvent(payload, deps),
+      };
+  }
+}

@@ -1,0 +1,60 @@
+import type {
+  Clock,
+  ConnectionRecord,
+  ConnectionRegistry,
+  EmojiCount,
+  Publisher,
+} from '../ports.js';
+
+/** A clock that moves only when told to. */
+export class ManualClock implements Clock {
+  constructor(private ms: number = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+/** Records every publish; can be told to fail. */
+export class RecordingPublisher implements Publisher {
+  readonly published: EmojiCount[][] = [];
+  failing = false;
+
+  async publish(counts: readonly EmojiCount[]): Promise<void> {
+    if (this.failing) throw new Error('publisher is failing');
+    this.published.push([...counts]);
+  }
+
+  /** The latest published count per emoji, as a dashboard applying versions would hold it. */
+  latest(): Map<string, EmojiCount> {
+    const out = new Map<string, EmojiCount>();
+    for (const batch of this.published) {
+      for (const c of batch) {
+        const seen = out.get(c.emoji);
+        if (seen === undefined || c.version > seen.version) out.set(c.emoji, c);
+      }
+    }
+    return out;
+  }
+}
+
+/** Connections in memory; `pages` yields pages of `pageSize`. */
+export class InMemoryConnectionRegistry implements ConnectionRegistry {
+  readonly records = new Map<string, ConnectionRecord>();
+  constructor(private readonly pageSize = 100) {}
+  async add(record: ConnectionRecord): Promise<void> {
+    this.records.set(record.id, record);
+  }
+  async remove(id: string): Promise<void> {
+    this.records.delete(id);
+  }
+  async *pages(nowSeconds: number): AsyncIterable<readonly ConnectionRecord[]> {
+    const live = [...this.records.values()].filter((r) => r.expiresAt > nowSeconds);
+    for (let i = 0; i < live.length; i += this.pageSize) yield live.slice(i, i + this.pageSize);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './in-memory-reaction-store.js';
+export * from './fakes.js';
