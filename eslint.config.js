@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 /** Modules the domain core must never import (DESIGN.md, "The one rule"). */
 export const CORE_FORBIDDEN_IMPORTS = [
@@ -68,5 +69,16 @@ export default tseslint.config(
         { name: 'process', message: 'shared/ must not touch process.' },
       ],
     },
+  },
+  {
+    // The dashboard runs in the browser; its tests, scripts and Vite config run in Node too.
+    files: ['web/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    languageOptions: { globals: { ...globals.browser } },
+    rules: reactHooks.configs.flat.recommended.rules,
+  },
+  {
+    files: ['web/test/**/*.{ts,tsx}', 'web/scripts/**/*.ts', 'web/vite.config.ts'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

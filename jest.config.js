@@ -31,6 +31,25 @@ function project(name, extra = {}) {
 /** @type {import('jest').Config} */
 export default {
   rootDir: '.',
-  projects: [project('shared'), project('legacy-server')],
+  projects: [
+    project('shared'),
+    project('legacy-server'),
+    project('serverless'),
+    project('loadtest'),
+    // The dashboard: component tests in jsdom, end-to-end tests in Node driving a real Chromium.
+    project('web', {
+      testEnvironment: 'jsdom',
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/setup-dom.ts'],
+      moduleNameMapper: {
+        '^(\\.{1,2}/.*)\\.js$': '$1',
+        '^virtual:emoji-table$': '<rootDir>/test/support/emoji-table.ts',
+      },
+    }),
+    {
+      ...project('web', { testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] }),
+      displayName: 'web-e2e',
+    },
+  ],
   testTimeout: 30_000,
 };

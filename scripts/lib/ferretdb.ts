@@ -85,8 +85,16 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
         `--sqlite-url=file:${options.dataDir}/`,
         '--log-level=warn',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // Own process group: a terminal's Ctrl-C goes to the launcher, which stops FerretDB only
+      // after the droplet has finished its in-flight requests (otherwise they would get 503).
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
+    // Detached children outlive their parent: make sure this one does not.
+    const killOnExit = () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+    };
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.removeListener('exit', killOnExit));
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) if (line.trim() !== '') options.onLog?.(line);

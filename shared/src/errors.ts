@@ -11,6 +11,9 @@ export type ErrorCode =
   | 'reaction_busy'
   | 'store_conflict'
   | 'not_found'
+  | 'method_not_allowed'
+  | 'too_many_connections'
+  | 'shutting_down'
   | 'connection_gone'
   | 'throttled'
   | 'internal_error';

@@ -10,6 +10,9 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_event: 400,
   payload_too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
+  too_many_connections: 503,
+  shutting_down: 503,
   connection_gone: 410,
   throttled: 429,
   store_unavailable: 503,
@@ -28,13 +31,29 @@ export interface HttpError {
 }
 
 /**
- * Maps any thrown value to a status and a JSON body. Known errors keep their message (they are
- * written for clients); anything else becomes a 500 whose body leaks nothing.
+ * What a client may read about a server-side failure. Messages of 5xx errors often quote a driver
+ * (database host and port, server errors): those stay in the log, and the client gets a fixed
+ * sentence saying what to do.
+ */
+const SERVER_ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  store_unavailable: 'the database is unavailable; retry later',
+  reaction_busy: 'another delivery of this reaction is being applied; retry later',
+  store_conflict: 'too many concurrent updates of this reaction; retry later',
+  too_many_connections: 'too many WebSocket connections; retry later',
+  shutting_down: 'the server is shutting down; reconnect shortly',
+  internal_error: 'internal error',
+};
+
+/**
+ * Maps any thrown value to a status and a JSON body. 4xx errors keep their message (written for
+ * clients: it names the field or header at fault); 5xx errors get a fixed message; anything
+ * unknown becomes a 500 whose body leaks nothing.
  */
 export function toHttpError(err: unknown): HttpError {
   if (isReactometerError(err)) {
     const status = STATUS[err.code];
-    const message = status >= 500 && err.code === 'internal_error' ? 'internal error' : err.message;
+    const message =
+      status >= 500 ? (SERVER_ERROR_MESSAGES[err.code] ?? 'internal error') : err.message;
     return { status, body: { error: { code: err.code, message } } };
   }
   return { status: 500, body: { error: { code: 'internal_error', message: 'internal error' } } };

@@ -1,0 +1,290 @@
+/**
+ * The droplet's configuration: every environment variable it reads, validated here and nowhere
+ * else. Errors name the variable, so a bad deploy fails at start with a message like
+ * `PORT: must be an integer 0-65535` instead of misbehaving later.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { MAX_CLIENT_FRAME_BYTES } from '@reactometer/shared';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Thrown by `loadConfig` with one line per invalid variable. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  /** `NAME: problem` lines, one per invalid variable. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Descriptors used when the open-file limit cannot be read (non-Linux, sandboxed /proc). */
+export const FALLBACK_MAX_CONNECTIONS = 10_000;
+
+/**
+ * Parses the soft "Max open files" limit out of `/proc/self/limits` text; null when it is absent
+ * or "unlimited".
+ */
+export function parseOpenFileSoftLimit(limitsText: string): number | null {
+  const line = limitsText.split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+  if (soft === undefined || !/^\d+$/.test(soft)) return null;
+  return Number(soft);
+}
+
+/**
+ * WebSocket cap derived from the open-file limit. Every WebSocket holds a descriptor for its whole
+ * life while an HTTP request holds one briefly, so without a cap a droplet full of dashboards runs
+ * out of descriptors and then refuses Slack's POSTs (which Slack retries, then disables the app)
+ * and its own health checks (so the load balancer kills a healthy process). The reserve keeps
+ * room for those, for the database pool and for log files: 10% of the limit, at least 2000
+ * descriptors, but never more than half of a small limit.
+ */
+export function maxConnectionsFromLimit(softLimit: number | null): number {
+  if (softLimit === null || softLimit < 2) return FALLBACK_MAX_CONNECTIONS;
+  const reserve = Math.max(Math.ceil(softLimit * 0.1), Math.min(2000, Math.floor(softLimit / 2)));
+  return softLimit - reserve;
+}
+
+function defaultMaxConnections(): number {
+  try {
+    return maxConnectionsFromLimit(
+      parseOpenFileSoftLimit(readFileSync('/proc/self/limits', 'utf8')),
+    );
+  } catch {
+    return FALLBACK_MAX_CONNECTIONS;
+  }
+}
+
+// zod's own messages ("Invalid input: expected number, received NaN") do not say what to do; each
+// rule here states the accepted range in the words the error line will show.
+function integer(min: number, max: number): z.ZodType<number, string> {
+  const message = `must be an integer ${min}-${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, message);
+}
+
+const nonEmpty = (what: string): z.ZodType<string, string> =>
+  z.string().trim().min(1, `must be ${what}`);
+
+const mongoUri: z.ZodType<string, string> = z
+  .string()
+  .trim()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string');
+
+interface KeySpec<T> {
+  readonly description: string;
+  /** The default as `describeConfig` shows it. */
+  readonly defaultText: string;
+  readonly schema: z.ZodType<T, string>;
+  /** Used when the variable is unset or empty; without one the variable is required. */
+  readonly fallback?: () => T;
+  /** Unset is allowed and yields `undefined` (callers that need it use `requireMongoUri`). */
+  readonly optional?: true;
+}
+
+const spec = <T>(s: KeySpec<T>): KeySpec<T> => s;
+
+/** Every variable the droplet reads, with a one-line description (the README table comes from here). */
+export const CONFIG_KEYS = {
+  PORT: spec({
+    description: 'TCP port for HTTP and WebSocket (0 picks a free one).',
+    defaultText: '3000',
+    schema: integer(0, 65535),
+    fallback: () => 3000,
+  }),
+  HOST: spec({
+    description: 'Interface to bind.',
+    defaultText: '0.0.0.0',
+    schema: nonEmpty('a host name or IP address'),
+    fallback: () => '0.0.0.0',
+  }),
+  MONGODB_URI: spec<string>({
+    description:
+      'MongoDB connection string; required by `main.ts` (the dev launcher starts FerretDB when unset).',
+    defaultText: '(required)',
+    schema: mongoUri,
+    optional: true,
+  }),
+  MONGODB_DB: spec({
+    description: 'Database name.',
+    defaultText: 'reactometer',
+    schema: nonEmpty('a database name'),
+    fallback: () => 'reactometer',
+  }),
+  SLACK_SIGNING_SECRET: spec({
+    description: "The Slack app's signing secret; requests not signed with it get 401.",
+    defaultText: '(required)',
+    schema: nonEmpty('the Slack signing secret (non-empty)'),
+  }),
+  WS_MAX_CONNECTIONS: spec({
+    description:
+      'Open WebSockets beyond which upgrades get 503, so a full droplet still answers Slack and health checks.',
+    defaultText:
+      'soft open-file limit minus max(10%, 2000) (half of a limit under 4000); 10000 if unreadable',
+    schema: integer(1, 10_000_000),
+    fallback: defaultMaxConnections,
+  }),
+  WS_MAX_PAYLOAD_BYTES: spec({
+    description: 'Largest client frame; bigger ones close the socket with 1009.',
+    defaultText: String(MAX_CLIENT_FRAME_BYTES),
+    schema: integer(1, 1024 * 1024),
+    fallback: () => MAX_CLIENT_FRAME_BYTES,
+  }),
+  WS_MAX_BUFFERED_BYTES: spec({
+    description:
+      'Unsent bytes a slow client may queue before it is dropped (it reconnects and resyncs).',
+    defaultText: String(1024 * 1024),
+    schema: integer(1, 1024 * 1024 * 1024),
+    fallback: () => 1024 * 1024,
+  }),
+  WS_HEARTBEAT_MS: spec({
+    description:
+      'Interval of protocol pings; a peer that has not ponged by the next one is dropped.',
+    defaultText: '30000',
+    schema: integer(10, 3_600_000),
+    fallback: () => 30_000,
+  }),
+  PENDING_LEASE_MS: spec({
+    description:
+      'How long an unfinished count change belongs to its attempt before another may finish it.',
+    defaultText: '10000',
+    schema: integer(1, 3_600_000),
+    fallback: () => 10_000,
+  }),
+  SHUTDOWN_GRACE_MS: spec({
+    description:
+      'On SIGTERM, how long in-flight HTTP requests may take before connections are cut.',
+    defaultText: '10000',
+    schema: integer(0, 600_000),
+    fallback: () => 10_000,
+  }),
+  LOG_LEVEL: spec<LogLevel>({
+    description: `pino log level (${LOG_LEVELS.join(', ')}).`,
+    defaultText: 'info',
+    schema: z
+      .string()
+      .trim()
+      .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+    fallback: () => 'info',
+  }),
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** What the database-facing commands (main, reconcile) need. */
+export interface StoreConfig {
+  readonly mongodbUri: string | undefined;
+  readonly mongodbDb: string;
+  readonly pendingLeaseMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Everything the droplet process needs. */
+export interface DropletConfig extends StoreConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly slackSigningSecret: string;
+  readonly wsMaxConnections: number;
+  readonly wsMaxPayloadBytes: number;
+  readonly wsMaxBufferedBytes: number;
+  readonly wsHeartbeatMs: number;
+  readonly shutdownGraceMs: number;
+}
+
+type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K] extends KeySpec<infer T> ? T : never;
+type Values<K extends ConfigKey> = { [P in K]: ValueOf<P> | undefined };
+
+/** Validates `keys`, collecting every problem before failing so that one run shows them all. */
+function read<K extends ConfigKey>(env: Env, keys: readonly K[]): Values<K> {
+  const out = {} as Values<K>;
+  const problems: string[] = [];
+  for (const key of keys) {
+    const s = CONFIG_KEYS[key] as KeySpec<ValueOf<K>>;
+    const raw = env[key];
+    if (raw === undefined || raw.trim() === '') {
+      if (s.fallback) out[key] = s.fallback();
+      else if (s.optional) out[key] = undefined;
+      else problems.push(`${key}: is required (${s.description})`);
+      continue;
+    }
+    const parsed = s.schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}
+
+const STORE_KEYS = ['MONGODB_URI', 'MONGODB_DB', 'PENDING_LEASE_MS', 'LOG_LEVEL'] as const;
+
+function toStoreConfig(v: Values<(typeof STORE_KEYS)[number]>): StoreConfig {
+  return {
+    mongodbUri: v.MONGODB_URI,
+    mongodbDb: v.MONGODB_DB!,
+    pendingLeaseMs: v.PENDING_LEASE_MS!,
+    logLevel: v.LOG_LEVEL!,
+  };
+}
+
+/** The droplet's whole configuration; throws `ConfigError` naming every invalid variable. */
+export function loadConfig(env: Env = process.env): DropletConfig {
+  const v = read(env, Object.keys(CONFIG_KEYS) as ConfigKey[]);
+  // The non-null assertions are safe: `read` throws unless every non-optional key has a value.
+  return {
+    ...toStoreConfig(v),
+    port: v.PORT!,
+    host: v.HOST!,
+    slackSigningSecret: v.SLACK_SIGNING_SECRET!,
+    wsMaxConnections: v.WS_MAX_CONNECTIONS!,
+    wsMaxPayloadBytes: v.WS_MAX_PAYLOAD_BYTES!,
+    wsMaxBufferedBytes: v.WS_MAX_BUFFERED_BYTES!,
+    wsHeartbeatMs: v.WS_HEARTBEAT_MS!,
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS!,
+  };
+}
+
+/** Only the database settings (the reconcile command needs no Slack secret). */
+export function loadStoreConfig(env: Env = process.env): StoreConfig {
+  return toStoreConfig(read(env, STORE_KEYS));
+}
+
+/** The connection string, or a `ConfigError` naming MONGODB_URI when it is unset. */
+export function requireMongoUri(config: StoreConfig): string {
+  if (config.mongodbUri === undefined) {
+    throw new ConfigError([
+      'MONGODB_URI: is required (a mongodb:// connection string; `npm run legacy` starts a local FerretDB when unset)',
+    ]);
+  }
+  return config.mongodbUri;
+}
+
+/**
+ * A Markdown table of every variable, its default and its description (for the README). Columns
+ * are padded the way Prettier formats tables, so that the README can hold it verbatim.
+ */
+export function describeConfig(): string {
+  const rows = [
+    ['variable', 'default', 'description'],
+    ...(Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => {
+      const s = CONFIG_KEYS[key];
+      return [`\`${key}\``, s.defaultText, s.description];
+    }),
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const [header, ...body] = rows;
+  return [line(header!), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

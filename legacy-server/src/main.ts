@@ -1,0 +1,104 @@
+/**
+ * The droplet's composition root: configuration, logger, MongoDB store, the edge; and the
+ * process lifecycle (graceful shutdown on SIGTERM / SIGINT). `npm run serve -w legacy-server`.
+ */
+import { pino } from 'pino';
+import { systemClock } from '@reactometer/shared';
+import { createDroplet } from './app.js';
+import { ConfigError, loadConfig, requireMongoUri, type DropletConfig } from './config.js';
+import { createMongoReactionStore } from './mongo-reaction-store.js';
+
+/** A repeated signal this long after the first one forces the exit (see `onSignal`). */
+const FORCE_EXIT_AFTER_MS = 1_000;
+
+/** The validated configuration, or exit 2 with one line per invalid variable. */
+function configOrExit(): { config: DropletConfig; mongodbUri: string } {
+  try {
+    const config = loadConfig();
+    return { config, mongodbUri: requireMongoUri(config) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // Plain text, one variable per line: this is read by a person fixing a deploy.
+    process.stderr.write(
+      `reactometer droplet: invalid configuration\n  ${err.problems.join('\n  ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const { config, mongodbUri } = configOrExit();
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'reactometer-droplet', pid: process.pid },
+  });
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  const store = await createMongoReactionStore({
+    uri: mongodbUri,
+    dbName: config.mongodbDb,
+    logger,
+  });
+  const droplet = createDroplet({
+    ...config,
+    store,
+    logger,
+    clock: systemClock,
+    signingSecret: config.slackSigningSecret,
+  });
+
+  let shuttingDown: { signal: NodeJS.Signals; at: number } | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shuttingDown !== undefined) {
+      // A terminal's Ctrl+C reaches this process and the dev launcher, which forwards it at once:
+      // that duplicate is ignored. A deliberate second signal later means "stop waiting".
+      if (Date.now() - shuttingDown.at > FORCE_EXIT_AFTER_MS) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      return;
+    }
+    shuttingDown = { signal, at: Date.now() };
+    logger.info(
+      { signal, graceMs: config.shutdownGraceMs, openClients: droplet.broadcaster.size },
+      'shutting down',
+    );
+    void (async () => {
+      try {
+        await droplet.stop();
+        await store.close();
+        logger.info('stopped');
+        process.exit(0);
+      } catch (err) {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    const address = await droplet.start();
+    logger.info({ port: address.port, host: address.address, wsPath: '/ws' }, 'listening');
+  } catch (err) {
+    logger.fatal({ err, port: config.port, host: config.host }, 'could not listen');
+    await store.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  // Reached only before the logger exists or when the store cannot connect at start.
+  process.stderr.write(
+    `reactometer droplet failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

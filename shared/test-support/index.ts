@@ -1,0 +1,3 @@
+export * from './store-contract.js';
+export * from './deployment-contract.js';
+export * from './ws-test-client.js';
