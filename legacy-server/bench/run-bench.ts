@@ -11,6 +11,8 @@
  * process, so at 10,000 clients part of the measured delivery latency is this process's own
  * time to read 10,000 frames (the machine has 2 cores shared by all three).
  *
+ * Env BENCH_NODE_FLAGS passes flags to the droplet process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+ *
  * Flags: --rate N (events/s, default 200), --seconds N (default 10), --clients 1000,10000,
  * --updates N per client count (default 20), --quick (rate 100, 3 s, clients 200, 5 updates).
  */

@@ -15,12 +15,15 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
+const EMOJI_FONT = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf';
+
 /**
  * Installs Chromium with apt-get when it is missing (idempotent). Playwright's own browser
  * download cannot work here (no network but package registries), so Debian's package is used.
  */
 export function ensureChromium(log: (line: string) => void = () => {}): string {
-  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  // The colour emoji font is what makes glyphs render in screenshots; tests do not depend on it.
+  if (existsSync(CHROMIUM_PATH) && existsSync(EMOJI_FONT)) return CHROMIUM_PATH;
   const apt = spawnSync('which', ['apt-get']);
   if (apt.status !== 0) {
     throw new Error(
@@ -28,7 +31,7 @@ export function ensureChromium(log: (line: string) => void = () => {}): string {
     );
   }
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  log('installing Chromium with apt-get (first run only)...');
+  log('installing Chromium and an emoji font with apt-get (first run only)...');
   const run = (args: string[]) =>
     spawnSync(sudo[0] ?? (args[0] as string), sudo.length ? args : args.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -36,7 +39,9 @@ export function ensureChromium(log: (line: string) => void = () => {}): string {
     });
   const update = run(['apt-get', 'update', '-qq']);
   const install =
-    update.status === 0 ? run(['apt-get', 'install', '-y', '-qq', 'chromium']) : update;
+    update.status === 0
+      ? run(['apt-get', 'install', '-y', '-qq', 'chromium', 'fonts-noto-color-emoji'])
+      : update;
   if (install.status !== 0 || !existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `installing Chromium failed (apt-get exited with ${install.status}); install the "chromium" package by hand or set CHROMIUM_PATH.`,

@@ -38,6 +38,14 @@ export interface FerretDbOptions {
   /** TCP port; a free one when omitted. */
   readonly port?: number;
   readonly host?: string;
+  /**
+   * SQLite's `synchronous` setting. `NORMAL` (default here) commits to the write-ahead log without
+   * an fsync per transaction: a write survives a crash of FerretDB or of the droplet, not a power
+   * cut, which is what MongoDB's default write concern (w:1, journal flushed every 100 ms) promises
+   * too. `FULL` fsyncs every commit and is about 3x slower on parallel writes here (measured: 457
+   * vs 1571 inserts/s). Env `FERRETDB_SQLITE_SYNC` overrides.
+   */
+  readonly sqliteSynchronous?: 'NORMAL' | 'FULL';
   /** Where FerretDB's own log lines go (default: dropped). */
   readonly onLog?: (line: string) => void;
 }
@@ -74,6 +82,9 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
   mkdirSync(options.dataDir, { recursive: true });
+  const envSync = process.env.FERRETDB_SQLITE_SYNC?.toUpperCase();
+  const synchronous =
+    options.sqliteSynchronous ?? (envSync === 'FULL' || envSync === 'NORMAL' ? envSync : 'NORMAL');
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
@@ -82,7 +93,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
       bin,
       [
         `--listen-addr=${host}:${port}`,
-        `--sqlite-url=file:${options.dataDir}/`,
+        `--sqlite-url=file:${options.dataDir}/?_pragma=synchronous(${synchronous})`,
         '--log-level=warn',
       ],
       // Own process group: a terminal's Ctrl-C goes to the launcher, which stops FerretDB only
