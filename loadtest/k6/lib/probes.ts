@@ -1,0 +1,225 @@
+/**
+ * Probe events: how a receiving VU measures delivery latency without sharing memory with the
+ * VU that sent the event.
+ *
+ * k6 VUs share nothing at run time (each has its own JS runtime, and in a k6-operator run they
+ * are not even in the same process). So the driver writes the send time into the event itself:
+ * every probe adds a reaction whose name is unique and carries its own wall-clock send time,
+ *
+ *     lt_<runId>_<stream>_<seq>_<sentMs>        e.g. lt_k3x9q2_c1000_7_1718000000123
+ *
+ * Each probe flips a fresh reaction (count 0 -> 1), so the server pushes exactly one update for
+ * it, `{emoji: <that name>, count: 1, version}`, to every client. A receiver parses the name and
+ * records `receivedMs - sentMs`, where receivedMs is the time k6's Go reader took the frame off
+ * the socket (MessageEvent.timestamp), so a busy JS event loop in the receiving VU does not
+ * inflate the figure.
+ *
+ * Assumption: sender and receivers read the same clock. True on one machine; across k6-operator
+ * pods the error is the nodes' clock offset (NTP/chrony on a cluster: typically well under 1 ms,
+ * but check `chronyc tracking` before trusting sub-10 ms differences).
+ *
+ * Which probes a client should have received is read back from the server (GET /reactions lists
+ * every probe that was stored), so a POST that failed is an ack failure, not a missed delivery.
+ * The run's probes are removed again in teardown (reaction_removed), leaving counts as they were.
+ */
+import http from 'k6/http';
+import { TARGET, env, envFlag } from './config.ts';
+import {
+  EventClock,
+  EventIds,
+  postEvent,
+  postEventAsync,
+  postSigned,
+  reactionEventBody,
+} from './slack.ts';
+import type { PostResult } from './slack.ts';
+
+export const PROBE_PREFIX = 'lt_';
+const PROBE_NAME = /^lt_([a-z0-9]{1,16})_([a-z0-9]{1,24})_(\d{1,9})_(\d{13})$/;
+/** Every probe is a reaction of this user on this message (per run), so teardown can undo it. */
+const PROBE_USER = 'U0LOADPROBE';
+const PROBE_CHANNEL = 'C0LOADPROBE';
+
+export interface Probe {
+  readonly emoji: string;
+  readonly runId: string;
+  readonly stream: string;
+  readonly seq: number;
+  readonly sentMs: number;
+  /** `<stream>_<seq>`: what clients track. */
+  readonly key: string;
+}
+
+/** Shared by every VU through setup()'s return value (and k6-operator: RUN_ID). */
+export interface RunContext {
+  readonly runId: string;
+  /** ts of the message all probes of this run react to. */
+  readonly messageTs: string;
+  readonly startedMs: number;
+}
+
+export function probeName(runId: string, stream: string, seq: number, sentMs: number): string {
+  return `${PROBE_PREFIX}${runId}_${stream}_${seq}_${Math.floor(sentMs)}`;
+}
+
+export function parseProbe(emoji: string): Probe | null {
+  const m = PROBE_NAME.exec(emoji);
+  if (m === null) return null;
+  const [, runId, stream, seq, sentMs] = m as unknown as [string, string, string, string, string];
+  return {
+    emoji,
+    runId,
+    stream,
+    seq: Number(seq),
+    sentMs: Number(sentMs),
+    key: `${stream}_${seq}`,
+  };
+}
+
+/**
+ * The run's identity: RUN_ID when given (k6-operator runs should give one, so that every runner
+ * agrees even if setup() ran more than once), otherwise random. Call from setup().
+ */
+export function newRunContext(): RunContext {
+  const given = env('RUN_ID');
+  if (given !== undefined && !/^[a-z0-9]{1,16}$/.test(given)) {
+    throw new Error(`RUN_ID must be 1-16 lowercase letters or digits (got "${given}")`);
+  }
+  const runId =
+    given ??
+    Math.floor(Math.random() * 36 ** 8)
+      .toString(36)
+      .padStart(8, '0');
+  const startedMs = Date.now();
+  return { runId, messageTs: new EventClock().next(startedMs), startedMs };
+}
+
+/**
+ * The driver side: posts probes. One ProbeSender per driver VU; its event ids and event_ts are
+ * unique and increasing.
+ */
+export class ProbeSender {
+  private readonly clock = new EventClock();
+  private readonly ids: EventIds;
+
+  constructor(
+    private readonly run: RunContext,
+    vuId: number,
+  ) {
+    this.ids = new EventIds(run.runId, vuId);
+  }
+
+  private body(stream: string, seq: number, sentMs: number): string {
+    return reactionEventBody({
+      eventId: this.ids.next(),
+      type: 'reaction_added',
+      user: PROBE_USER,
+      reaction: probeName(this.run.runId, stream, seq, sentMs),
+      channel: PROBE_CHANNEL,
+      messageTs: this.run.messageTs,
+      eventTs: this.clock.next(sentMs),
+    });
+  }
+
+  /** Blocking send, for driver VUs that hold no sockets. */
+  send(stream: string, seq: number): PostResult {
+    const sentMs = Date.now();
+    return postEvent(this.body(stream, seq, sentMs), { kind: 'probe', stream }, sentMs);
+  }
+
+  /** Non-blocking send, for VUs that also hold sockets. */
+  sendAsync(stream: string, seq: number): Promise<PostResult> {
+    return postEventAsync(this.body(stream, seq, Date.now()), { kind: 'probe', stream });
+  }
+}
+
+interface ReactionCount {
+  readonly emoji: string;
+  readonly count: number;
+  readonly version: number;
+}
+
+function parseReactions(body: unknown): ReactionCount[] | null {
+  if (typeof body !== 'string') return null;
+  try {
+    const json = JSON.parse(body) as { reactions?: unknown };
+    return Array.isArray(json.reactions) ? (json.reactions as ReactionCount[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function runProbes(body: unknown, runId: string, stream: string | undefined): Probe[] | null {
+  const reactions = parseReactions(body);
+  if (reactions === null) return null;
+  const probes: Probe[] = [];
+  for (const r of reactions) {
+    if (typeof r.emoji !== 'string' || !(r.count > 0)) continue;
+    const probe = parseProbe(r.emoji);
+    if (
+      probe !== null &&
+      probe.runId === runId &&
+      (stream === undefined || probe.stream === stream)
+    ) {
+      probes.push(probe);
+    }
+  }
+  return probes.sort((a, b) => a.sentMs - b.sentMs);
+}
+
+const REACTIONS_PARAMS = {
+  tags: { name: 'GET /reactions' },
+  timeout: '30s',
+  responseType: 'text' as const,
+};
+
+/** The run's stored probes (of one stream), or null when the server did not say. Non-blocking. */
+export async function storedProbesAsync(runId: string, stream?: string): Promise<Probe[] | null> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const res = await http.asyncRequest(
+      'GET',
+      `${TARGET.httpUrl}/reactions`,
+      null,
+      REACTIONS_PARAMS,
+    );
+    const probes = res.status === 200 ? runProbes(res.body, runId, stream) : null;
+    if (probes !== null) return probes;
+    console.warn(`GET /reactions answered ${res.status} (attempt ${attempt}/3)`);
+  }
+  return null;
+}
+
+/** As storedProbesAsync, blocking (teardown, driver VUs). */
+export function storedProbes(runId: string, stream?: string): Probe[] | null {
+  const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
+  return res.status === 200 ? runProbes(res.body, runId, stream) : null;
+}
+
+/** Removes this run's probe reactions (teardown), unless KEEP_PROBES=1. */
+export function removeRunProbes(run: RunContext): void {
+  if (envFlag('KEEP_PROBES')) return;
+  const probes = storedProbes(run.runId);
+  if (probes === null) {
+    console.warn(`could not list reactions to remove the probes of run ${run.runId}`);
+    return;
+  }
+  const clock = new EventClock();
+  const ids = new EventIds(run.runId, 0);
+  let failed = 0;
+  for (const p of probes) {
+    const body = reactionEventBody({
+      eventId: ids.next(),
+      type: 'reaction_removed',
+      user: PROBE_USER,
+      reaction: p.emoji,
+      channel: PROBE_CHANNEL,
+      messageTs: run.messageTs,
+      eventTs: clock.next(),
+    });
+    const status = postSigned(body, { kind: 'cleanup' });
+    if (status < 200 || status >= 300) failed++;
+  }
+  console.log(
+    `removed ${probes.length - failed}/${probes.length} probe reactions of run ${run.runId}`,
+  );
+}
