@@ -17,6 +17,7 @@ import {
   type EmojiCount,
   type ReactionState,
   type ReactionStore,
+  type StateFilter,
 } from '@reactometer/shared';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { KeyedSerializer } from './keyed-serializer.js';
@@ -314,15 +315,19 @@ class MongoReactionStoreImpl implements MongoReactionStore {
     return docs.map(toCount);
   }
 
-  async *scanStates(): AsyncIterable<ReactionState> {
+  async *scanStates(filter: StateFilter = {}): AsyncIterable<ReactionState> {
     // Keyset paging on _id rather than one long cursor: every page is a short operation under
     // the usual timeout, and no server-side cursor has to survive between pages (FerretDB and
     // MongoDB both time idle cursors out while reconcile is busy writing repairs).
     let after: string | null = null;
     for (;;) {
-      const filter: { _id?: { $gt: string } } = after === null ? {} : { _id: { $gt: after } };
+      // The baseEmoji filter uses the { baseEmoji: 1 } index created at start.
+      const query: { _id?: { $gt: string }; baseEmoji?: string } = {
+        ...(after === null ? {} : { _id: { $gt: after } }),
+        ...(filter.baseEmoji === undefined ? {} : { baseEmoji: filter.baseEmoji }),
+      };
       const page: StateDoc[] = await this.execute('scanStates', null, () =>
-        this.states.find(filter).sort({ _id: 1 }).limit(this.scanPageSize).toArray(),
+        this.states.find(query).sort({ _id: 1 }).limit(this.scanPageSize).toArray(),
       );
       for (const doc of page) yield toState(doc);
       const last = page.at(-1);

@@ -35,6 +35,11 @@ export interface ReactionState {
   readonly pending: PendingCount | null;
 }
 
+/** Narrows `scanStates`. */
+export interface StateFilter {
+  readonly baseEmoji?: string;
+}
+
 /** The count of one base emoji. `version` grows with every change of `count`. */
 export interface EmojiCount {
   readonly emoji: string;
@@ -71,8 +76,11 @@ export interface ReactionStore {
   ): Promise<EmojiCount | null>;
   /** Every stored count, zeros included, in no particular order. */
   listCounts(): Promise<EmojiCount[]>;
-  /** Every stored reaction state, in no particular order, read page by page. */
-  scanStates(): AsyncIterable<ReactionState>;
+  /**
+   * Every stored reaction state, in no particular order, read page by page. With `baseEmoji`,
+   * only the states of that emoji (an adapter may yield others too; callers filter again).
+   */
+  scanStates(filter?: StateFilter): AsyncIterable<ReactionState>;
   /** Resolves when the database answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
 }

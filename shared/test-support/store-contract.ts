@@ -473,6 +473,23 @@ export function describeReactionStoreContract(
         expect(new Set(scanned.map((s) => s.key)).size).toBe(250);
         expect(byKey(scanned)).toEqual(byKey(states));
       });
+
+      it('with a baseEmoji filter yields every state of that emoji (skin tones included)', async () => {
+        const refs = [
+          makeRef({ reaction: 'tada' }),
+          makeRef({ reaction: '+1' }),
+          makeRef({ reaction: '+1::skin-tone-4' }),
+          makeRef({ reaction: 'heart' }),
+          makeRef({ reaction: '+1' }),
+        ];
+        const states = refs.map((ref, i) => makeState({ ref, present: i !== 4 }));
+        for (const s of states) expect(await store().putState(s, null)).toBe(true);
+        // Adapters may yield more than asked (the port allows it); the states of the emoji must all be there.
+        const scanned = (await collect(store().scanStates({ baseEmoji: '+1' }))).filter(
+          (s) => s.baseEmoji === '+1',
+        );
+        expect(byKey(scanned)).toEqual(byKey(states.filter((s) => s.baseEmoji === '+1')));
+      });
     });
 
     describe('awkward names', () => {

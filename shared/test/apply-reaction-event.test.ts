@@ -215,7 +215,7 @@ describe('applyReactionEvent', () => {
       expect(await countOf('tada')).toBe(0);
     });
 
-    it('documented window: a stale marker left that way is applied again by the next event; reconcile repairs it', async () => {
+    it('a stale marker left that way is settled exactly by the next event (recount, not re-apply)', async () => {
       const putState = store.putState.bind(store);
       let calls = 0;
       store.putState = async (next, rev) => {
@@ -226,10 +226,37 @@ describe('applyReactionEvent', () => {
       await applyReactionEvent(add('1700000001.000000'), deps);
       clock.advance(10_000);
       await applyReactionEvent(add('1700000001.000000', { eventId: 'retry' }), deps);
-      expect(await countOf('tada')).toBe(2);
-      const report = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
-      expect(report.drift).toEqual([{ emoji: 'tada', stored: 2, expected: 1, repaired: true }]);
       expect(await countOf('tada')).toBe(1);
+      expect([...store.states.values()][0]?.pending).toBeNull();
+    });
+
+    it('a count write that timed out but landed is not counted twice by the retry', async () => {
+      store.failAfter('adjustCount');
+      await expect(applyReactionEvent(add('1700000001.000000'), deps)).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+      expect(await countOf('tada')).toBe(1);
+      clock.advance(10_000);
+      await applyReactionEvent(add('1700000001.000000'), deps);
+      expect(await countOf('tada')).toBe(1);
+      expect(publisher.latest().get('tada')?.count).toBe(1);
+    });
+
+    it('recovery backs off (503) while another reaction of the same emoji is in flight', async () => {
+      store.failNext('adjustCount');
+      await expect(applyReactionEvent(add('1700000001.000000'), deps)).rejects.toThrow();
+      clock.advance(10_000);
+      // Another user's add of the same emoji is mid-flight: its state is written, its count not yet.
+      const other = {
+        ...[...store.states.values()][0]!,
+        key: 'other',
+        ref: { team: 'T1', item: 'x', user: 'U9', reaction: 'tada' },
+        pending: { delta: 1 as const, since: clock.now() },
+      };
+      store.states.set('other', other);
+      await expect(applyReactionEvent(add('1700000001.000000'), deps)).rejects.toBeInstanceOf(
+        ReactionBusyError,
+      );
     });
   });
 

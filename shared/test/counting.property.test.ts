@@ -157,7 +157,7 @@ describe('counting model (properties)', () => {
     );
   });
 
-  it('with random store failures, retries plus reconcile always end at the true counts', async () => {
+  it('with random store failures (before or after a write lands), Slack-style retries alone end at the true counts', async () => {
     await fc.assert(
       fc.asyncProperty(
         deliveriesArb,
@@ -189,10 +189,12 @@ describe('counting model (properties)', () => {
           }
           expect(queue).toEqual([]);
           for (const c of store.counts.values()) expect(c.count).toBeGreaterThanOrEqual(0);
-          await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
+          // Exact without reconcile, except for markers left by a failed final clear (answered 200,
+          // so no retry touches them): those hold no drift, and reconcile only clears them.
           expect(storedCounts(store)).toEqual(expectedCounts(events));
-          const again = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: false });
-          expect(again.drift).toEqual([]);
+          const report = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
+          expect(report.drift).toEqual([]);
+          expect(storedCounts(store)).toEqual(expectedCounts(events));
         },
       ),
       { numRuns: 300 },

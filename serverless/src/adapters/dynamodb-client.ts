@@ -34,7 +34,12 @@ export const AWS_TIMEOUTS = { connectionTimeoutMs: 500, requestTimeoutMs: 1_000 
  */
 export const LOCAL_TIMEOUTS = { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000 } as const;
 
-export const DEFAULT_MAX_ATTEMPTS = 2;
+/**
+ * One attempt: the SDK must not resend a write whose outcome it does not know. `ADD #count :1`
+ * that timed out may have been applied, and a resend would count it twice. A failure becomes a
+ * 503, Slack retries, and the core's pending marker makes that retry recount exactly.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 1;
 export const DEFAULT_MAX_SOCKETS = 50;
 
 /**
@@ -129,7 +134,11 @@ const WRAPPED = /^AWS SDK error wrapper for .*\b(E[A-Z_]+)\b/;
  */
 function networkCode({ code, message }: SdkErrorShape): string | undefined {
   if (typeof code === 'string') return code;
-  return typeof message === 'string' ? WRAPPED.exec(message)?.[1] : undefined;
+  if (typeof message !== 'string') return undefined;
+  // A kept-alive socket closed by the server surfaces as Node's "socket hang up" (ECONNRESET),
+  // whose wrapped message carries no code.
+  if (/^AWS SDK error wrapper for .*socket hang up/.test(message)) return 'ECONNRESET';
+  return WRAPPED.exec(message)?.[1];
 }
 
 /** The single-item condition did not hold: a compare-and-set result, not a failure. */

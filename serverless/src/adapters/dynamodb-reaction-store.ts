@@ -4,6 +4,7 @@ import {
   ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
   StoreConflictError,
@@ -13,6 +14,7 @@ import {
   type ReactionRef,
   type ReactionState,
   type ReactionStore,
+  type StateFilter,
 } from '@reactometer/shared';
 import { isConditionalCheckFailed, toStoreError } from './dynamodb-client.js';
 
@@ -172,9 +174,21 @@ export class DynamoReactionStore implements ReactionStore {
     return out;
   }
 
-  async *scanStates(): AsyncIterable<ReactionState> {
+  async *scanStates(filter: StateFilter = {}): AsyncIterable<ReactionState> {
     try {
-      for await (const item of this.scan(this.statesTable)) yield stateFromItem(item);
+      // No index on baseEmoji: a filtered Scan still reads (and bills) the whole table. It runs
+      // only when the core recovers an interrupted count change, which is rare.
+      const items = this.scan(
+        this.statesTable,
+        filter.baseEmoji === undefined
+          ? undefined
+          : {
+              FilterExpression: '#baseEmoji = :baseEmoji',
+              ExpressionAttributeNames: { '#baseEmoji': 'baseEmoji' },
+              ExpressionAttributeValues: { ':baseEmoji': filter.baseEmoji },
+            },
+      );
+      for await (const item of items) yield stateFromItem(item);
     } catch (err) {
       throw toStoreError(err, 'scanStates');
     }
@@ -245,7 +259,13 @@ export class DynamoReactionStore implements ReactionStore {
     }
   }
 
-  private async *scan(table: string): AsyncGenerator<Item> {
+  private async *scan(
+    table: string,
+    filter?: Pick<
+      ScanCommandInput,
+      'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): AsyncGenerator<Item> {
     let startKey: Item | undefined;
     do {
       const page = await this.client.send(
@@ -253,6 +273,7 @@ export class DynamoReactionStore implements ReactionStore {
           TableName: table,
           // Consistent: reconcile compares counts with states and must not see a stale page.
           ConsistentRead: true,
+          ...filter,
           ...(this.scanPageSize === undefined ? {} : { Limit: this.scanPageSize }),
           ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
         }),

@@ -26,8 +26,8 @@ export type ApplyOutcome =
       readonly publishError?: unknown;
       /**
        * Set when the count is stored but clearing the state's pending marker failed. The count is
-       * right; the stale marker makes the next event for this reaction (after the lease) apply the
-       * delta a second time unless `reconcile` clears it first. Edges log it; reconcile repairs it.
+       * right; the stale marker makes the next event for this reaction (after the lease) recount
+       * the emoji, or `reconcile` clears it. Edges log it.
        */
       readonly settleError?: unknown;
     }
@@ -51,12 +51,46 @@ async function publishBestEffort(
 }
 
 /**
- * Finishes a pending count change whose owner is presumed dead: applies its delta, then clears
- * the marker. Returns false if another writer changed the state first.
+ * Recomputes one emoji's count from the stored states and writes it if it differs: the exact
+ * recovery of a count change whose outcome is unknown (its attempt died, or its write timed out
+ * and may or may not have landed). Re-applying the delta instead would count it twice whenever
+ * the lost write had in fact been applied.
+ *
+ * Safe against concurrent events on the same emoji: the count is read before the states and
+ * written with a compare-and-set on that version, and a live update of another reaction of this
+ * emoji (a young pending marker) makes it back off. Both end in an error that the edge answers
+ * with 503, so Slack retries later.
+ */
+export async function recountEmoji(
+  deps: Pick<CountingDeps, 'store' | 'clock' | 'pendingLeaseMs'>,
+  emoji: string,
+  ownKey: string,
+): Promise<EmojiCount> {
+  const before = (await deps.store.listCounts()).find((c) => c.emoji === emoji) ?? null;
+  let expected = 0;
+  const now = deps.clock.now();
+  for await (const state of deps.store.scanStates({ baseEmoji: emoji })) {
+    if (state.baseEmoji !== emoji) continue;
+    if (state.pending && state.key !== ownKey && now - state.pending.since < deps.pendingLeaseMs) {
+      throw new ReactionBusyError(state.key);
+    }
+    if (state.present) expected++;
+  }
+  if (before !== null && before.count === expected) return before;
+  const written = await deps.store.setCount(emoji, expected, before?.version ?? null);
+  if (written === null) {
+    throw new StoreConflictError(`count of ${emoji} changed while it was being recounted`);
+  }
+  return written;
+}
+
+/**
+ * Settles a pending count change whose attempt is presumed dead: recounts the emoji exactly, then
+ * clears the marker. Returns false if another writer changed the state first.
  */
 async function finishPending(deps: CountingDeps, state: ReactionState): Promise<boolean> {
   if (state.pending === null) return true;
-  const count = await deps.store.adjustCount(state.baseEmoji, state.pending.delta);
+  const count = await recountEmoji(deps, state.baseEmoji, state.key);
   const cleared = await deps.store.putState(
     { ...state, pending: null, rev: state.rev + 1 },
     state.rev,
@@ -72,8 +106,10 @@ async function finishPending(deps: CountingDeps, state: ReactionState): Promise<
  * 2. If presence flipped, change the base emoji's count by +1/-1 (which bumps its version).
  * 3. Publish the new absolute count.
  *
- * Step 1 records the intended delta as `pending` and step 2 clears it, so a crash between the two
- * writes is finished by a later event for the same reaction (after the lease) or by `reconcile`.
+ * Step 1 records the intended delta as `pending` and step 2 clears it. If anything between the two
+ * fails (a crash, a timeout whose write may have landed), the marker stays; the next event for the
+ * same reaction after the lease (typically Slack's retry) recounts that emoji from the states,
+ * which is exact whether or not the lost write was applied. `reconcile` does the same for all.
  * Resolves only once every write is durable; throws `StoreUnavailableError`, `ReactionBusyError`
  * or `StoreConflictError` when the caller should answer 503 so that Slack retries.
  */
@@ -132,11 +168,11 @@ export async function applyReactionEvent(
     const pendingState: ReactionState = { ...base, pending: { delta, since: deps.clock.now() } };
     if (!(await deps.store.putState(pendingState, current?.rev ?? null))) continue;
 
-    // If this throws (store down), the pending marker stays and the next attempt after the lease
-    // (Slack's retry) applies the delta: nothing is lost.
+    // If this throws (store down, or a timeout after which the write may still land), the pending
+    // marker stays and the next attempt after the lease (Slack's retry) recounts exactly.
     const count = await deps.store.adjustCount(emoji, delta);
-    // The count is durable now, so the request is answered 200 even if clearing the marker fails:
-    // a 503 would make Slack's retry apply the delta twice for certain.
+    // The count is durable now, so the request is answered 200 even if clearing the marker fails;
+    // the stale marker only costs a recount the next time this reaction changes.
     let settleError: unknown;
     try {
       await deps.store.putState({ ...base, rev: rev + 1 }, rev);

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../errors.js';
-import type { EmojiCount, ReactionState, ReactionStore } from '../ports.js';
+import type { EmojiCount, ReactionState, ReactionStore, StateFilter } from '../ports.js';
 
 export type StoreOperation =
   'getState' | 'putState' | 'adjustCount' | 'setCount' | 'listCounts' | 'scanStates' | 'ping';
@@ -20,6 +20,7 @@ export class InMemoryReactionStore implements ReactionStore {
   readonly states = new Map<string, ReactionState>();
   readonly counts = new Map<string, EmojiCount>();
   private readonly failures: StoreOperation[] = [];
+  private readonly lateFailures: StoreOperation[] = [];
   private down = false;
 
   constructor(private readonly options: InMemoryStoreOptions = {}) {}
@@ -32,6 +33,23 @@ export class InMemoryReactionStore implements ReactionStore {
   /** The next call of `op` throws `StoreUnavailableError` (queue several to fail several). */
   failNext(op: StoreOperation): void {
     this.failures.push(op);
+  }
+
+  /**
+   * The next call of `op` is applied, then throws `StoreUnavailableError`: a write that timed out
+   * on the client but landed in the database.
+   */
+  failAfter(op: StoreOperation): void {
+    this.lateFailures.push(op);
+  }
+
+  private async leave<T>(op: StoreOperation, result: T): Promise<T> {
+    const i = this.lateFailures.indexOf(op);
+    if (i >= 0) {
+      this.lateFailures.splice(i, 1);
+      throw new StoreUnavailableError(`injected failure after ${op} was applied`);
+    }
+    return result;
   }
 
   private async enter(op: StoreOperation): Promise<void> {
@@ -54,7 +72,7 @@ export class InMemoryReactionStore implements ReactionStore {
     const current = this.states.get(next.key);
     if ((current?.rev ?? null) !== expectedRev) return false;
     this.states.set(next.key, next);
-    return true;
+    return this.leave('putState', true);
   }
 
   async adjustCount(emoji: string, delta: 1 | -1): Promise<EmojiCount> {
@@ -66,7 +84,7 @@ export class InMemoryReactionStore implements ReactionStore {
     }
     const next = { emoji, count: current.count + delta, version: current.version + 1 };
     this.counts.set(emoji, next);
-    return next;
+    return this.leave('adjustCount', next);
   }
 
   async setCount(
@@ -79,7 +97,7 @@ export class InMemoryReactionStore implements ReactionStore {
     if ((current?.version ?? null) !== expectedVersion) return null;
     const next = { emoji, count, version: (current?.version ?? 0) + 1 };
     this.counts.set(emoji, next);
-    return next;
+    return this.leave('setCount', next);
   }
 
   async listCounts(): Promise<EmojiCount[]> {
@@ -87,9 +105,11 @@ export class InMemoryReactionStore implements ReactionStore {
     return [...this.counts.values()];
   }
 
-  async *scanStates(): AsyncIterable<ReactionState> {
+  async *scanStates(filter: StateFilter = {}): AsyncIterable<ReactionState> {
     await this.enter('scanStates');
-    for (const state of [...this.states.values()]) yield state;
+    for (const state of [...this.states.values()]) {
+      if (filter.baseEmoji === undefined || state.baseEmoji === filter.baseEmoji) yield state;
+    }
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,142 @@
+/**
+ * The serverless deployment's composition root. Each handler module calls the factories it needs
+ * at module scope, so configuration is validated and AWS clients are created once per execution
+ * environment (cold start) and reused by every warm invocation. Each factory builds its part on
+ * first use only, so a function never needs the configuration, or pays for the clients, of the
+ * parts it does not use: the fan-out has no Slack secret, the Slack handler no management API.
+ */
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  systemClock,
+  type ConnectionRegistry,
+  type ReactionStore,
+  type SlackDeps,
+} from '@reactometer/shared';
+import { ApiGatewaySender, createManagementClient } from './adapters/api-gateway-sender.js';
+import { createDocumentClient } from './adapters/dynamodb-client.js';
+import { DynamoConnectionRegistry } from './adapters/dynamodb-connection-registry.js';
+import { DynamoReactionStore } from './adapters/dynamodb-reaction-store.js';
+import { SnsPublisher, createSnsClient } from './adapters/sns-publisher.js';
+import {
+  loadConnectionsConfig,
+  loadRuntimeConfig,
+  loadSenderConfig,
+  loadSlackConfig,
+  loadStoreConfig,
+  type ConnectionsConfig,
+  type Env,
+  type RuntimeConfig,
+  type SenderConfig,
+  type StoreConfig,
+} from './config.js';
+import { createLogger, createMetrics, type Logger, type Metrics } from './observability.js';
+
+/** A lazily built singleton. */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}
+
+/** Everything a handler may need; build it with `createComposition(process.env)` at module scope. */
+export interface Composition {
+  readonly runtime: () => RuntimeConfig;
+  readonly logger: () => Logger;
+  readonly metrics: () => Metrics;
+  readonly storeConfig: () => StoreConfig;
+  readonly connectionsConfig: () => ConnectionsConfig;
+  readonly senderConfig: () => SenderConfig;
+  readonly documentClient: () => DynamoDBDocumentClient;
+  readonly store: () => ReactionStore;
+  readonly registry: () => ConnectionRegistry;
+  readonly slackDeps: () => SlackDeps;
+  /** One sender per management endpoint (in practice one per process). */
+  readonly sender: (endpoint: string) => ApiGatewaySender;
+}
+
+export function createComposition(env: Env): Composition {
+  const runtime = once(() => loadRuntimeConfig(env));
+  const storeConfig = once(() => loadStoreConfig(env));
+  const connectionsConfig = once(() => loadConnectionsConfig(env));
+  const senderConfig = once(() => loadSenderConfig(env));
+
+  const documentClient = once(() => {
+    const { region, dynamodbEndpoint, dynamodbRequestTimeoutMs } = runtime();
+    return createDocumentClient({
+      region,
+      ...(dynamodbEndpoint === undefined ? {} : { endpoint: dynamodbEndpoint }),
+      requestTimeoutMs: dynamodbRequestTimeoutMs,
+      // The fan-out deletes gone connections from inside its send pool, so DynamoDB may see as
+      // many calls in flight as there are sends.
+      maxSockets: Math.max(50, senderConfig().concurrency),
+    });
+  });
+
+  const store = once(
+    (): ReactionStore =>
+      new DynamoReactionStore({
+        client: documentClient(),
+        statesTable: storeConfig().statesTable,
+        countsTable: storeConfig().countsTable,
+      }),
+  );
+
+  const registry = once(
+    (): ConnectionRegistry =>
+      new DynamoConnectionRegistry({
+        client: documentClient(),
+        table: connectionsConfig().connectionsTable,
+        pageSize: connectionsConfig().pageSize,
+      }),
+  );
+
+  const slackDeps = once((): SlackDeps => {
+    const slack = loadSlackConfig(env);
+    const { region } = runtime();
+    const snsClient = createSnsClient({
+      region,
+      ...(slack.snsEndpoint === undefined ? {} : { endpoint: slack.snsEndpoint }),
+      requestTimeoutMs: slack.snsRequestTimeoutMs,
+    });
+    return {
+      store: store(),
+      publisher: new SnsPublisher({ client: snsClient, topicArn: slack.topicArn }),
+      clock: systemClock,
+      pendingLeaseMs: storeConfig().pendingLeaseMs,
+      signingSecret: slack.signingSecret,
+    };
+  });
+
+  const senders = new Map<string, ApiGatewaySender>();
+  const sender = (endpoint: string): ApiGatewaySender => {
+    let existing = senders.get(endpoint);
+    if (existing === undefined) {
+      const { concurrency, sendTimeoutMs } = senderConfig();
+      const client: ApiGatewayManagementApiClient = createManagementClient({
+        endpoint,
+        region: runtime().region,
+        // Never below the SDK's default of 50: the local stack runs every invocation in one
+        // process, where the WebSocket replies share this client with each other.
+        maxSockets: Math.max(50, concurrency),
+        requestTimeoutMs: sendTimeoutMs,
+      });
+      existing = new ApiGatewaySender(client);
+      senders.set(endpoint, existing);
+    }
+    return existing;
+  };
+
+  return {
+    runtime,
+    logger: once(() => createLogger(runtime())),
+    metrics: once(() => createMetrics(runtime())),
+    storeConfig,
+    connectionsConfig,
+    senderConfig,
+    documentClient,
+    store,
+    registry,
+    slackDeps,
+    sender,
+  };
+}

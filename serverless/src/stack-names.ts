@@ -1,0 +1,29 @@
+/**
+ * Physical names of the stack's resources, derived from the stage exactly as serverless.yml
+ * derives them (`${self:service}-${sls:stage}-...`), so the local stack, the reconcile command
+ * and the tests find the same tables and topic the deployed functions use.
+ */
+import type { TableNames } from './local/table-definitions.js';
+
+/** `service:` in serverless.yml. */
+export const SERVICE_NAME = 'reactometer';
+
+/** The account id serverless-offline-sns puts in every topic ARN (its `accountId` default). */
+export const OFFLINE_ACCOUNT_ID = '123456789012';
+
+export function tableNames(stage: string): TableNames {
+  return {
+    states: `${SERVICE_NAME}-${stage}-states`,
+    counts: `${SERVICE_NAME}-${stage}-counts`,
+    connections: `${SERVICE_NAME}-${stage}-connections`,
+  };
+}
+
+export function countsTopicName(stage: string): string {
+  return `${SERVICE_NAME}-${stage}-count-changes`;
+}
+
+/** The topic's ARN inside serverless-offline-sns, which creates topics by name. */
+export function offlineTopicArn(stage: string, region: string): string {
+  return `arn:aws:sns:${region}:${OFFLINE_ACCOUNT_ID}:${countsTopicName(stage)}`;
+}

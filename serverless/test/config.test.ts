@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { createComposition } from '../src/composition.js';
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  describeConfig,
+  loadConnectionsConfig,
+  loadLocalStackConfig,
+  loadRuntimeConfig,
+  loadSenderConfig,
+  loadSlackConfig,
+  requireManagementEndpoint,
+} from '../src/config.js';
+
+function problems(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Lambda configuration', () => {
+  it('names every missing or invalid variable at once', () => {
+    expect(
+      problems(() =>
+        loadSlackConfig({ COUNTS_TOPIC_ARN: 'my-topic', SNS_REQUEST_TIMEOUT_MS: 'fast' }),
+      ),
+    ).toEqual([
+      `SLACK_SIGNING_SECRET: is required (${CONFIG_KEYS.SLACK_SIGNING_SECRET.description})`,
+      'COUNTS_TOPIC_ARN: must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)',
+      'SNS_REQUEST_TIMEOUT_MS: must be an integer 50-30000',
+    ]);
+  });
+
+  it('needs AWS_REGION and validates endpoints', () => {
+    expect(problems(() => loadRuntimeConfig({ DYNAMODB_ENDPOINT: 'localhost:4567' }))).toEqual([
+      `AWS_REGION: is required (${CONFIG_KEYS.AWS_REGION.description})`,
+      'DYNAMODB_ENDPOINT: must be an http:// or https:// URL',
+    ]);
+    expect(loadRuntimeConfig({ AWS_REGION: 'eu-west-1', LOG_LEVEL: 'debug' })).toEqual({
+      region: 'eu-west-1',
+      dynamodbEndpoint: undefined,
+      dynamodbRequestTimeoutMs: 1000,
+      logLevel: 'DEBUG',
+      serviceName: 'reactometer',
+      metricsNamespace: 'Reactometer',
+    });
+  });
+
+  it('has fan-out defaults and bounds', () => {
+    expect(loadSenderConfig({})).toEqual({
+      managementEndpoint: undefined,
+      concurrency: 64,
+      sendTimeoutMs: 2000,
+      maxAttempts: 4,
+      baseBackoffMs: 50,
+    });
+    expect(problems(() => loadSenderConfig({ FANOUT_CONCURRENCY: '0' }))).toEqual([
+      'FANOUT_CONCURRENCY: must be an integer 1-1000',
+    ]);
+    expect(
+      loadSenderConfig({
+        WS_MANAGEMENT_ENDPOINT: 'https://abc.execute-api.us-east-1.amazonaws.com/prod/',
+      }).managementEndpoint,
+    ).toBe('https://abc.execute-api.us-east-1.amazonaws.com/prod');
+  });
+
+  it('keeps connection records a little past the 2-hour API Gateway limit by default', () => {
+    const { connectionTtlSeconds } = loadConnectionsConfig({ CONNECTIONS_TABLE: 't' });
+    expect(connectionTtlSeconds).toBeGreaterThan(2 * 3600);
+    expect(connectionTtlSeconds).toBeLessThanOrEqual(2 * 3600 + 15 * 60);
+  });
+
+  it('the fan-out must be told its management endpoint', () => {
+    expect(problems(() => requireManagementEndpoint(loadSenderConfig({})))).toEqual([
+      `WS_MANAGEMENT_ENDPOINT: is required (${CONFIG_KEYS.WS_MANAGEMENT_ENDPOINT.description})`,
+    ]);
+  });
+
+  it('a composition fails on first use of a part whose configuration is missing, naming it', () => {
+    const app = createComposition({
+      AWS_REGION: 'us-east-1',
+      STATES_TABLE: 's',
+      COUNTS_TABLE: 'c',
+    });
+    expect(() => app.store()).not.toThrow();
+    expect(() => app.slackDeps()).toThrow(/SLACK_SIGNING_SECRET: is required/);
+    expect(() => app.registry()).toThrow(/CONNECTIONS_TABLE: is required/);
+  });
+
+  it('describes every variable in a Markdown table', () => {
+    const table = describeConfig();
+    for (const key of Object.keys(CONFIG_KEYS)) expect(table).toContain(`| \`${key}\` |`);
+  });
+});
+
+describe('local stack configuration', () => {
+  it('defaults to the documented ports and a persistent dynalite', () => {
+    expect(loadLocalStackConfig({}, '/data/dyn')).toEqual({
+      host: '127.0.0.1',
+      ports: { http: 4000, ws: 4001, sns: 4002, lambda: 4003, dynalite: 4567 },
+      dynaliteDataDir: '/data/dyn',
+      stage: 'local',
+      signingSecret: undefined,
+      inProcess: true,
+      logLevel: 'INFO',
+    });
+  });
+
+  it('moves every port by environment and names a bad one', () => {
+    const config = loadLocalStackConfig(
+      {
+        OFFLINE_HTTP_PORT: '5000',
+        OFFLINE_WS_PORT: '5001',
+        OFFLINE_SNS_PORT: '5002',
+        OFFLINE_LAMBDA_PORT: '5003',
+        DYNALITE_PORT: '5004',
+        DYNALITE_DATA_DIR: 'memory',
+        OFFLINE_IN_PROCESS: 'false',
+      },
+      '/unused',
+    );
+    expect(config.ports).toEqual({ http: 5000, ws: 5001, sns: 5002, lambda: 5003, dynalite: 5004 });
+    expect(config.dynaliteDataDir).toBeUndefined();
+    expect(config.inProcess).toBe(false);
+    expect(
+      problems(() =>
+        loadLocalStackConfig({ OFFLINE_WS_PORT: '70000', OFFLINE_IN_PROCESS: 'yes' }, '/x'),
+      ),
+    ).toEqual([
+      'OFFLINE_WS_PORT: must be an integer 1-65535',
+      'OFFLINE_IN_PROCESS: must be true or false',
+    ]);
+  });
+});
