@@ -5,25 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MAX_CLIENT_FRAME_BYTES } from '@reactometer/shared';
+import {
+  ConfigError,
+  describeEnvKeys,
+  integer,
+  MAX_CLIENT_FRAME_BYTES,
+  nonEmpty,
+  oneOf,
+  readEnvKeys,
+  spec,
+  type Env,
+  type EnvValues,
+} from '@reactometer/shared';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+// The validation rules, error class and table rendering are the core's `config/env-schema.ts`,
+// shared with the serverless deployment; reading the environment stays here.
+export { ConfigError, type Env };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Thrown by `loadConfig` with one line per invalid variable. */
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
-  /** `NAME: problem` lines, one per invalid variable. */
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(`invalid configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
 
 /** Descriptors used when the open-file limit cannot be read (non-Linux, sandboxed /proc). */
 export const FALLBACK_MAX_CONNECTIONS = 10_000;
@@ -63,38 +63,10 @@ function defaultMaxConnections(): number {
   }
 }
 
-// zod's own messages ("Invalid input: expected number, received NaN") do not say what to do; each
-// rule here states the accepted range in the words the error line will show.
-function integer(min: number, max: number): z.ZodType<number, string> {
-  const message = `must be an integer ${min}-${max}`;
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/, message)
-    .transform(Number)
-    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, message);
-}
-
-const nonEmpty = (what: string): z.ZodType<string, string> =>
-  z.string().trim().min(1, `must be ${what}`);
-
 const mongoUri: z.ZodType<string, string> = z
   .string()
   .trim()
   .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string');
-
-interface KeySpec<T> {
-  readonly description: string;
-  /** The default as `describeConfig` shows it. */
-  readonly defaultText: string;
-  readonly schema: z.ZodType<T, string>;
-  /** Used when the variable is unset or empty; without one the variable is required. */
-  readonly fallback?: () => T;
-  /** Unset is allowed and yields `undefined` (callers that need it use `requireMongoUri`). */
-  readonly optional?: true;
-}
-
-const spec = <T>(s: KeySpec<T>): KeySpec<T> => s;
 
 /** Every variable the droplet reads, with a one-line description (the README table comes from here). */
 export const CONFIG_KEYS = {
@@ -115,6 +87,7 @@ export const CONFIG_KEYS = {
       'MongoDB connection string; required by `main.ts` (the dev launcher starts FerretDB when unset).',
     defaultText: '(required)',
     schema: mongoUri,
+    // Unset yields `undefined`; the commands that need it call `requireMongoUri`.
     optional: true,
   }),
   MONGODB_DB: spec({
@@ -173,10 +146,7 @@ export const CONFIG_KEYS = {
   LOG_LEVEL: spec<LogLevel>({
     description: `pino log level (${LOG_LEVELS.join(', ')}).`,
     defaultText: 'info',
-    schema: z
-      .string()
-      .trim()
-      .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+    schema: oneOf(LOG_LEVELS),
     fallback: () => 'info',
   }),
 } as const;
@@ -203,33 +173,9 @@ export interface DropletConfig extends StoreConfig {
   readonly shutdownGraceMs: number;
 }
 
-type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K] extends KeySpec<infer T> ? T : never;
-type Values<K extends ConfigKey> = { [P in K]: ValueOf<P> | undefined };
-
-/** Validates `keys`, collecting every problem before failing so that one run shows them all. */
-function read<K extends ConfigKey>(env: Env, keys: readonly K[]): Values<K> {
-  const out = {} as Values<K>;
-  const problems: string[] = [];
-  for (const key of keys) {
-    const s = CONFIG_KEYS[key] as KeySpec<ValueOf<K>>;
-    const raw = env[key];
-    if (raw === undefined || raw.trim() === '') {
-      if (s.fallback) out[key] = s.fallback();
-      else if (s.optional) out[key] = undefined;
-      else problems.push(`${key}: is required (${s.description})`);
-      continue;
-    }
-    const parsed = s.schema.safeParse(raw);
-    if (parsed.success) out[key] = parsed.data;
-    else problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out;
-}
-
 const STORE_KEYS = ['MONGODB_URI', 'MONGODB_DB', 'PENDING_LEASE_MS', 'LOG_LEVEL'] as const;
 
-function toStoreConfig(v: Values<(typeof STORE_KEYS)[number]>): StoreConfig {
+function toStoreConfig(v: EnvValues<typeof CONFIG_KEYS, (typeof STORE_KEYS)[number]>): StoreConfig {
   return {
     mongodbUri: v.MONGODB_URI,
     mongodbDb: v.MONGODB_DB!,
@@ -240,8 +186,9 @@ function toStoreConfig(v: Values<(typeof STORE_KEYS)[number]>): StoreConfig {
 
 /** The droplet's whole configuration; throws `ConfigError` naming every invalid variable. */
 export function loadConfig(env: Env = process.env): DropletConfig {
-  const v = read(env, Object.keys(CONFIG_KEYS) as ConfigKey[]);
-  // The non-null assertions are safe: `read` throws unless every non-optional key has a value.
+  const v = readEnvKeys(CONFIG_KEYS, env, Object.keys(CONFIG_KEYS) as ConfigKey[]);
+  // The non-null assertions are safe: `readEnvKeys` throws unless every non-optional key has a
+  // value.
   return {
     ...toStoreConfig(v),
     port: v.PORT!,
@@ -257,7 +204,7 @@ export function loadConfig(env: Env = process.env): DropletConfig {
 
 /** Only the database settings (the reconcile command needs no Slack secret). */
 export function loadStoreConfig(env: Env = process.env): StoreConfig {
-  return toStoreConfig(read(env, STORE_KEYS));
+  return toStoreConfig(readEnvKeys(CONFIG_KEYS, env, STORE_KEYS));
 }
 
 /** The connection string, or a `ConfigError` naming MONGODB_URI when it is unset. */
@@ -275,16 +222,5 @@ export function requireMongoUri(config: StoreConfig): string {
  * are padded the way Prettier formats tables, so that the README can hold it verbatim.
  */
 export function describeConfig(): string {
-  const rows = [
-    ['variable', 'default', 'description'],
-    ...(Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => {
-      const s = CONFIG_KEYS[key];
-      return [`\`${key}\``, s.defaultText, s.description];
-    }),
-  ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  const [header, ...body] = rows;
-  return [line(header!), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  return describeEnvKeys(CONFIG_KEYS);
 }

@@ -46,7 +46,7 @@ async function run(): Promise<number> {
     config = loadConfig(env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    say(`invalid configuration:\n  ${err.problems.join('\n  ')}`);
+    say(err.listing());
     return 2;
   }
 

@@ -5,42 +5,26 @@
  * message naming the variable, e.g. `FANOUT_CONCURRENCY: must be an integer 1-1000`.
  */
 import { z } from 'zod';
+import {
+  ConfigError,
+  describeEnvKeys,
+  integer,
+  nonEmpty,
+  oneOf,
+  readEnvKeys,
+  spec,
+  type Env,
+} from '@reactometer/shared';
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** Thrown by the loaders with one line per invalid variable. */
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
-  /** `NAME: problem` lines, one per invalid variable. */
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(`invalid configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+// `ConfigError`, the rules and the key reading are the core's (`config/env-schema.ts`), so both
+// deployments report configuration problems alike; only reading `process.env` happens here.
+export { ConfigError, type Env };
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** API Gateway closes every WebSocket after 2 hours; a connection record may outlive it a little. */
 export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
-
-// zod's own messages do not say what to do; each rule states the accepted range in the words the
-// error line will show.
-function integer(min: number, max: number): z.ZodType<number, string> {
-  const message = `must be an integer ${min}-${max}`;
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/, message)
-    .transform(Number)
-    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, message);
-}
-
-const nonEmpty = (what: string): z.ZodType<string, string> =>
-  z.string().trim().min(1, `must be ${what}`);
 
 const httpUrl: z.ZodType<string, string> = z
   .string()
@@ -60,19 +44,6 @@ const region: z.ZodType<string, string> = z
   .string()
   .trim()
   .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
-
-interface KeySpec<T> {
-  readonly description: string;
-  /** The default as `describeConfig` shows it. */
-  readonly defaultText: string;
-  readonly schema: z.ZodType<T, string>;
-  /** Used when the variable is unset or empty; without one the variable is required. */
-  readonly fallback?: () => T;
-  /** Unset is allowed and yields `undefined`. */
-  readonly optional?: true;
-}
-
-const spec = <T>(s: KeySpec<T>): KeySpec<T> => s;
 
 /** Every variable the Lambda handlers and the reconcile command read, with a one-line description. */
 export const CONFIG_KEYS = {
@@ -191,11 +162,7 @@ export const CONFIG_KEYS = {
   LOG_LEVEL: spec<LogLevel>({
     description: `Powertools log level (${LOG_LEVELS.join(', ')}).`,
     defaultText: 'INFO',
-    schema: z
-      .string()
-      .trim()
-      .transform((s) => s.toUpperCase())
-      .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+    schema: oneOf(LOG_LEVELS, (s) => s.toUpperCase()),
     fallback: () => 'INFO',
   }),
   SERVICE_NAME: spec({
@@ -214,40 +181,8 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
-type ValueOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K] extends KeySpec<infer T> ? T : never;
-type Values<K extends ConfigKey> = { [P in K]: ValueOf<P> | undefined };
-
-/** Validates `keys` against `specs`, collecting every problem before failing. */
-function readKeys<S extends Record<string, KeySpec<unknown>>, K extends keyof S & string>(
-  specs: S,
-  env: Env,
-  keys: readonly K[],
-): { [P in K]: (S[P] extends KeySpec<infer T> ? T : never) | undefined } {
-  const out: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const key of keys) {
-    const s = specs[key] as KeySpec<unknown>;
-    const raw = env[key];
-    if (raw === undefined || raw.trim() === '') {
-      if (s.fallback) out[key] = s.fallback();
-      else if (s.optional) out[key] = undefined;
-      else problems.push(`${key}: is required (${s.description})`);
-      continue;
-    }
-    const parsed = s.schema.safeParse(raw);
-    if (parsed.success) out[key] = parsed.data;
-    else problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out as { [P in K]: (S[P] extends KeySpec<infer T> ? T : never) | undefined };
-}
-
-function read<K extends ConfigKey>(env: Env, keys: readonly K[]): Values<K> {
-  return readKeys(CONFIG_KEYS, env, keys) as Values<K>;
-}
-
-// The non-null assertions below are safe: `read` throws unless every key without `optional` has
-// a value.
+// The non-null assertions below are safe: `readEnvKeys` throws unless every key without
+// `optional` has a value.
 
 /** What every handler needs: where AWS is and how to log. */
 export interface RuntimeConfig {
@@ -260,7 +195,7 @@ export interface RuntimeConfig {
 }
 
 export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
-  const v = read(env, [
+  const v = readEnvKeys(CONFIG_KEYS, env, [
     'AWS_REGION',
     'DYNAMODB_ENDPOINT',
     'DYNAMODB_REQUEST_TIMEOUT_MS',
@@ -286,7 +221,7 @@ export interface StoreConfig {
 }
 
 export function loadStoreConfig(env: Env = process.env): StoreConfig {
-  const v = read(env, ['STATES_TABLE', 'COUNTS_TABLE', 'PENDING_LEASE_MS']);
+  const v = readEnvKeys(CONFIG_KEYS, env, ['STATES_TABLE', 'COUNTS_TABLE', 'PENDING_LEASE_MS']);
   return {
     statesTable: v.STATES_TABLE!,
     countsTable: v.COUNTS_TABLE!,
@@ -303,7 +238,7 @@ export interface SlackConfig {
 }
 
 export function loadSlackConfig(env: Env = process.env): SlackConfig {
-  const v = read(env, [
+  const v = readEnvKeys(CONFIG_KEYS, env, [
     'SLACK_SIGNING_SECRET',
     'COUNTS_TOPIC_ARN',
     'SNS_ENDPOINT',
@@ -325,7 +260,11 @@ export interface ConnectionsConfig {
 }
 
 export function loadConnectionsConfig(env: Env = process.env): ConnectionsConfig {
-  const v = read(env, ['CONNECTIONS_TABLE', 'CONNECTION_TTL_SECONDS', 'CONNECTIONS_PAGE_SIZE']);
+  const v = readEnvKeys(CONFIG_KEYS, env, [
+    'CONNECTIONS_TABLE',
+    'CONNECTION_TTL_SECONDS',
+    'CONNECTIONS_PAGE_SIZE',
+  ]);
   return {
     connectionsTable: v.CONNECTIONS_TABLE!,
     connectionTtlSeconds: v.CONNECTION_TTL_SECONDS!,
@@ -344,7 +283,7 @@ export interface SenderConfig {
 }
 
 export function loadSenderConfig(env: Env = process.env): SenderConfig {
-  const v = read(env, [
+  const v = readEnvKeys(CONFIG_KEYS, env, [
     'WS_MANAGEMENT_ENDPOINT',
     'FANOUT_CONCURRENCY',
     'FANOUT_SEND_TIMEOUT_MS',
@@ -455,7 +394,7 @@ export interface LocalStackConfig {
 
 /** The launcher's configuration; `defaultDataDir` is used when DYNALITE_DATA_DIR is unset. */
 export function loadLocalStackConfig(env: Env, defaultDataDir: string): LocalStackConfig {
-  const v = readKeys(
+  const v = readEnvKeys(
     LOCAL_STACK_KEYS,
     env,
     Object.keys(LOCAL_STACK_KEYS) as (keyof typeof LOCAL_STACK_KEYS)[],
@@ -480,9 +419,5 @@ export function loadLocalStackConfig(env: Env, defaultDataDir: string): LocalSta
 
 /** A Markdown table of every variable, its default and its description (for docs/deploy.md). */
 export function describeConfig(): string {
-  const rows = (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => {
-    const s = CONFIG_KEYS[key];
-    return `| \`${key}\` | ${s.defaultText} | ${s.description} |`;
-  });
-  return ['| variable | default | description |', '| --- | --- | --- |', ...rows].join('\n');
+  return describeEnvKeys(CONFIG_KEYS, { padded: false });
 }

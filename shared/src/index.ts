@@ -14,3 +14,5 @@ export * from './contract/limits.js';
 export * from './contract/http-errors.js';
 export * from './protocol/index.js';
 export * from './fanout/fan-out.js';
+export * from './config/env-schema.js';
+export * from './counting/reconcile-report.js';

@@ -22,7 +22,7 @@ async function run(): Promise<number> {
     config = loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless'));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    say(`invalid configuration:\n  ${err.problems.join('\n  ')}`);
+    say(err.listing());
     return 2;
   }
   const signingSecret = config.signingSecret ?? DEV_SIGNING_SECRET;

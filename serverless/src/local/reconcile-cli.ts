@@ -7,8 +7,15 @@
  * `npx serverless invoke -f reconcile --stage STAGE` (input `{"repair": false}` for a dry run).
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { reconcile, systemClock, type ReconcileReport } from '@reactometer/shared';
+import {
+  parseReconcileArgs,
+  reconcile,
+  reconcileExitCode,
+  RECONCILE_EXIT,
+  reconcileUsage,
+  summariseReconcile,
+  systemClock,
+} from '@reactometer/shared';
 import { DATA_DIR } from '../../../scripts/lib/paths.js';
 import { isPortOpen } from '../../../scripts/lib/free-port.js';
 import { createDocumentClient, destroyDocumentClient } from '../adapters/dynamodb-client.js';
@@ -23,81 +30,25 @@ import { tableNames } from '../stack-names.js';
 import { startDynalite, type RunningDynalite } from './dynalite-server.js';
 import { createTables } from './table-definitions.js';
 
-const USAGE = `usage: npm run reconcile -w serverless [-- --dry-run]
-
-Recomputes every emoji count from the stored reaction states, reports drift and repairs it.
-
-  --dry-run   report only, change nothing
-  --help      show this text
-
-Uses DYNAMODB_ENDPOINT when set, otherwise the local stack's dynalite (DYNALITE_PORT, default
+const USAGE = reconcileUsage(
+  'npm run reconcile -w serverless',
+  `Uses DYNAMODB_ENDPOINT when set, otherwise the local stack's dynalite (DYNALITE_PORT, default
 4567; started on DYNALITE_DATA_DIR for this run if the stack is not running). Tables: STATES_TABLE
 and COUNTS_TABLE, default the OFFLINE_STAGE ("local") tables. Also reads AWS_REGION and
-PENDING_LEASE_MS.
-
-Exit codes: 0 every count is right (or was repaired); 1 drift remains (found in a dry run, or an
-emoji changed during the run and was skipped: run again); 2 error.`;
-
-export const EXIT_OK = 0;
-export const EXIT_DRIFT = 1;
-export const EXIT_ERROR = 2;
+PENDING_LEASE_MS.`,
+);
 
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-function unsettled(report: ReconcileReport): string[] {
-  return [
-    ...new Set([...report.drift.filter((d) => !d.repaired).map((d) => d.emoji), ...report.skipped]),
-  ].sort();
-}
-
-function summary(report: ReconcileReport, dryRun: boolean, where: string): string {
-  const lines = [
-    `reconcile${dryRun ? ' (dry run)' : ''} of ${where}: ${report.statesScanned} reaction states, ` +
-      `${report.emojiChecked} emoji checked, ${report.drift.length} count(s) wrong, ` +
-      `${report.pendingCleared} stale pending marker(s) cleared`,
-  ];
-  for (const d of report.drift) {
-    const what = d.repaired
-      ? 'repaired'
-      : dryRun
-        ? 'not repaired (dry run)'
-        : 'skipped (changed during the run)';
-    lines.push(`  ${d.emoji}: stored ${d.stored}, expected ${d.expected}: ${what}`);
-  }
-  const left = unsettled(report);
-  lines.push(
-    left.length === 0
-      ? 'every count matches the reaction states'
-      : dryRun
-        ? `${left.length} count(s) would be repaired; run without --dry-run to fix them`
-        : `${left.length} count(s) still differ; run reconcile again`,
-  );
-  return lines.join('\n');
-}
-
 async function run(argv: readonly string[]): Promise<number> {
-  let dryRun: boolean;
-  try {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
-        'dry-run': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      say(USAGE);
-      return EXIT_OK;
-    }
-    dryRun = values['dry-run'];
-  } catch (err) {
-    say(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return EXIT_ERROR;
+  const args = parseReconcileArgs(argv, USAGE);
+  if (args.kind === 'exit') {
+    say(args.text);
+    return args.code;
   }
+  const { dryRun } = args;
 
   let local;
   let storeConfig;
@@ -114,8 +65,8 @@ async function run(argv: readonly string[]): Promise<number> {
     runtime = loadRuntimeConfig({ AWS_REGION: 'us-east-1', ...process.env });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    say(`invalid configuration:\n  ${err.problems.join('\n  ')}`);
-    return EXIT_ERROR;
+    say(err.listing());
+    return RECONCILE_EXIT.error;
   }
   const { region } = runtime;
   // The SDK's "upgrade from Node 20" notice would land in the middle of the report on stderr.
@@ -157,11 +108,12 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({ dryRun, statesTable: storeConfig.statesTable, countsTable: storeConfig.countsTable, ...report }, null, 2)}\n`,
     );
-    say(summary(report, dryRun, where));
-    return unsettled(report).length > 0 ? EXIT_DRIFT : EXIT_OK;
+    // This command has never listed in-flight emoji separately; they count in the last line.
+    say(summariseReconcile(report, { dryRun, target: where, showInFlight: false }));
+    return reconcileExitCode(report);
   } catch (err) {
     say(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT_ERROR;
+    return RECONCILE_EXIT.error;
   } finally {
     destroyDocumentClient(client);
     await dynalite?.stop();
@@ -172,6 +124,6 @@ run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     say(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(EXIT_ERROR);
+    process.exit(RECONCILE_EXIT.error);
   },
 );
