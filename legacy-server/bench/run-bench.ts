@@ -80,7 +80,19 @@ async function postEvent(httpUrl: string, emoji: string, user: string): Promise<
 
 async function ackLatency(
   httpUrl: string,
-): Promise<{ summary: LatencySummary; errors: number; sent: number; achievedRate: number }> {
+  pids: { droplet: number; db: number | undefined },
+): Promise<{
+  summary: LatencySummary;
+  errors: number;
+  sent: number;
+  achievedRate: number;
+  dropletCpuMsPerEvent: number;
+  dbCpuMsPerEvent: number | null;
+}> {
+  const cpuBefore = {
+    droplet: cpuMillis(pids.droplet),
+    db: pids.db === undefined ? null : cpuMillis(pids.db),
+  };
   const hist = createHistogram();
   const total = RATE * SECONDS;
   const interval = 1000 / RATE;
@@ -105,11 +117,18 @@ async function ackLatency(
   }
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
+  const perEvent = (ms: number) => Math.round((ms / total) * 100) / 100;
   return {
     summary: hist.summary(),
     errors,
     sent: total,
     achievedRate: Math.round(total / elapsed),
+    // Where an event's CPU goes: the droplet's own code vs the database (FerretDB on SQLite here).
+    dropletCpuMsPerEvent: perEvent(cpuMillis(pids.droplet) - cpuBefore.droplet),
+    dbCpuMsPerEvent:
+      pids.db === undefined || cpuBefore.db === null
+        ? null
+        : perEvent(cpuMillis(pids.db) - cpuBefore.db),
   };
 }
 
@@ -245,8 +264,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < 50; i++) await postEvent(droplet.httpUrl, `warm_${RUN}`, `W${i}`);
 
     console.log(`\n[1/2] Slack-event acknowledgement: ${RATE}/s for ${SECONDS} s (open loop)`);
-    const ack = await ackLatency(droplet.httpUrl);
+    const ack = await ackLatency(droplet.httpUrl, { droplet: droplet.pid, db: db.pid() });
     console.table([{ rate: ack.achievedRate, sent: ack.sent, errors: ack.errors, ...ack.summary }]);
+    console.log(
+      `  CPU per event: droplet ${ack.dropletCpuMsPerEvent} ms, FerretDB ${ack.dbCpuMsPerEvent ?? 'n/a'} ms`,
+    );
 
     console.log(`\n[2/2] Broadcast delivery (POST -> receipt), ${UPDATES} updates per step`);
     const steps: BroadcastResult[] = [];

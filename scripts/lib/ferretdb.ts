@@ -54,6 +54,8 @@ export interface FerretDbProcess {
   readonly uri: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The running server's process id (undefined while stopped); benchmarks sample its CPU. */
+  pid(): number | undefined;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); safe to call twice. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data, e.g. after `stop()` in a fault test. */
@@ -133,5 +135,9 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
   };
 
   await start();
-  return { uri: `mongodb://${host}:${port}/`, port, dataDir: options.dataDir, stop, start };
+  const pid = (): number | undefined => {
+    const proc = child as ChildProcess | null;
+    return proc !== null && proc.exitCode === null ? proc.pid : undefined;
+  };
+  return { uri: `mongodb://${host}:${port}/`, port, dataDir: options.dataDir, pid, stop, start };
 }
