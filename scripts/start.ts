@@ -154,6 +154,13 @@ async function main(): Promise<void> {
   );
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  process.on('SIGHUP', () => void stopAll(0));
+  // `npm start` killed by a supervisor (not Ctrl-C) does not pass the signal on: when the parent
+  // is gone, the parts, each in its own process group, would run on. Stop with it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stopAll(0);
+  }, 1000).unref();
 
   run('droplet', ['run', 'legacy']);
   run('serverless', ['run', 'serverless']);
