@@ -5,41 +5,21 @@
  * Pure and deterministic for a seed; `traffic-sender.ts` signs and delivers it.
  */
 import { baseEmoji, reactionEventPayload } from '@reactometer/shared';
+import { readFileSync } from 'node:fs';
 import { seededRandom, zipfSampler, type Random } from './random.js';
 
-/** Popular Slack reactions, most popular first; `true` where Slack offers skin tones. */
-export const EMOJI_BY_POPULARITY: readonly (readonly [string, boolean])[] = [
-  ['+1', true],
-  ['heart', false],
-  ['joy', false],
-  ['tada', false],
-  ['eyes', false],
-  ['raised_hands', true],
-  ['fire', false],
-  ['white_check_mark', false],
-  ['pray', true],
-  ['100', false],
-  ['rocket', false],
-  ['clap', true],
-  ['thinking_face', false],
-  ['smile', false],
-  ['muscle', true],
-  ['wave', true],
-  ['sweat_smile', false],
-  ['heart_eyes', false],
-  ['ok_hand', true],
-  ['sob', false],
-  ['partyparrot', false],
-  ['shipit', false],
-  ['facepalm', true],
-  ['saluting_face', false],
-  ['star-struck', false],
-  ['bulb', false],
-  ['moneybag', false],
-  ['coffee', false],
-  ['pizza', false],
-  ['eyes-on-it', false],
-];
+const TRAFFIC = (
+  JSON.parse(readFileSync(new URL('../scenarios/scenarios.json', import.meta.url), 'utf8')) as {
+    traffic: { emojiByPopularity: [string, boolean][]; zipfExponent: number };
+  }
+).traffic;
+
+/**
+ * Popular Slack reactions, most popular first; `true` where Slack offers skin tones. Defined once
+ * in scenarios.json (`traffic`), which the k6 scripts read too.
+ */
+export const EMOJI_BY_POPULARITY: readonly (readonly [string, boolean])[] =
+  TRAFFIC.emojiByPopularity;
 
 export interface TrafficOptions {
   readonly seed: number;
@@ -96,7 +76,7 @@ export class SlackTraffic {
       removeRatio: 0.12,
       retryRatio: 0.02,
       skinToneRatio: 0.3,
-      skew: 1.1,
+      skew: TRAFFIC.zipfExponent,
       startSeconds: Math.floor(Date.now() / 1000),
       ...options,
     };

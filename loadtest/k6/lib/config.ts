@@ -90,6 +90,10 @@ interface ScenariosFile {
   readonly metrics: Record<string, string>;
   readonly targets: Record<string, { readonly maxNewConnectionsPerSecond?: unknown }>;
   readonly scenarios: Record<string, Record<string, unknown>>;
+  readonly traffic: {
+    readonly emojiByPopularity: readonly (readonly [string, boolean])[];
+    readonly zipfExponent: number;
+  };
 }
 
 /** Thrown in the init context; k6 then stops before any load with this message. */
@@ -166,12 +170,18 @@ function parseScenariosFile(text: string, path: string): ScenariosFile {
     typeof file !== 'object' ||
     typeof file.metrics !== 'object' ||
     typeof file.targets !== 'object' ||
-    typeof file.scenarios !== 'object'
+    typeof file.scenarios !== 'object' ||
+    typeof file.traffic !== 'object'
   ) {
-    throw new ConfigError(`${path} must have "metrics", "targets" and "scenarios" objects`);
+    throw new ConfigError(
+      `${path} must have "metrics", "targets", "scenarios" and "traffic" objects`,
+    );
   }
   return file as ScenariosFile;
 }
+
+/** Popular reactions, most popular first, and their Zipf exponent (scenarios.json `traffic`). */
+export const TRAFFIC = scenariosFile.traffic;
 
 /** Metric names and descriptions declared in scenarios.json (the only custom metrics allowed). */
 export const DECLARED_METRICS: Readonly<Record<string, string>> = scenariosFile.metrics;

@@ -6,7 +6,7 @@
 import crypto from 'k6/crypto';
 import http from 'k6/http';
 import type { RefinedResponse, ResponseType } from 'k6/http';
-import { TARGET, requireSigningSecret } from './config.ts';
+import { TARGET, TRAFFIC, requireSigningSecret } from './config.ts';
 import { ackFailed, ackMs } from './metrics.ts';
 
 export type ReactionEventType = 'reaction_added' | 'reaction_removed';
@@ -92,33 +92,11 @@ export class EventIds {
   }
 }
 
-/** Popular Slack reactions, most popular first; `true` where Slack offers skin tones. */
-const EMOJI: readonly (readonly [string, boolean])[] = [
-  ['+1', true],
-  ['heart', false],
-  ['joy', false],
-  ['tada', false],
-  ['eyes', false],
-  ['raised_hands', true],
-  ['fire', false],
-  ['white_check_mark', false],
-  ['pray', true],
-  ['100', false],
-  ['rocket', false],
-  ['clap', true],
-  ['thinking_face', false],
-  ['smile', false],
-  ['muscle', true],
-  ['wave', true],
-  ['sweat_smile', false],
-  ['heart_eyes', false],
-  ['ok_hand', true],
-  ['partyparrot', false],
-];
+const EMOJI = TRAFFIC.emojiByPopularity;
 
-/** Cumulative Zipf(1.1) weights over EMOJI: a few reactions dominate, as in real workspaces. */
+/** Cumulative Zipf weights over EMOJI: a few reactions dominate, as in real workspaces. */
 const EMOJI_CDF: readonly number[] = (() => {
-  const weights = EMOJI.map((_, i) => 1 / Math.pow(i + 1, 1.1));
+  const weights = EMOJI.map((_, i) => 1 / Math.pow(i + 1, TRAFFIC.zipfExponent));
   const total = weights.reduce((a, b) => a + b, 0);
   let sum = 0;
   return weights.map((w) => (sum += w / total));

@@ -1,7 +1,7 @@
 /**
  * The building blocks both deployments validate their environment variables with. Each
  * deployment still reads its own environment in its own `config.ts` and passes it in as `env`;
- * nothing here touches `process`.
+ * nothing here reads the environment itself.
  *
  * Why shared: so that a bad deploy of either deployment fails the same way, with one message
  * style (`NAME: must be an integer 1-1000`), every problem reported at once rather than one per
@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 
-/** Environment variables as a deployment reads them (`process.env` or a test's object). */
+/** Environment variables as a deployment reads them (its own environment, or a test's object). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Thrown by the config loaders with one line per invalid variable. */
