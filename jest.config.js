@@ -33,6 +33,7 @@ export default {
   rootDir: '.',
   projects: [
     project('shared'),
+    project('cli'),
     project('legacy-server'),
     project('serverless'),
     project('loadtest'),

@@ -3,7 +3,12 @@
  * derives them (`${self:service}-${sls:stage}-...`), so the local stack, the reconcile command
  * and the tests find the same tables and topic the deployed functions use.
  */
-import type { TableNames } from './local/table-definitions.js';
+/** The physical table names, by role (`custom.tables.<role>` in serverless.yml). */
+export interface TableNames {
+  readonly states: string;
+  readonly counts: string;
+  readonly connections: string;
+}
 
 /** `service:` in serverless.yml. */
 export const SERVICE_NAME = 'reactometer';

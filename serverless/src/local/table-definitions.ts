@@ -17,13 +17,9 @@ import {
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import yaml from 'js-yaml';
 
-/** The physical table names, by role (`custom.tables.<role>` in serverless.yml). */
-export interface TableNames {
-  readonly states: string;
-  readonly counts: string;
-  readonly connections: string;
-}
+import type { TableNames } from '../stack-names.js';
 
+export type { TableNames };
 export type TableRole = keyof TableNames;
 
 export const DEFAULT_LOCAL_TABLE_NAMES: TableNames = {

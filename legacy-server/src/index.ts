@@ -1,0 +1,28 @@
+/**
+ * What other workspaces may use of the droplet: its composition pieces (the edge, its
+ * configuration, the MongoDB store), for the local-stack toolkit, the browser tests and the data
+ * migration. The process itself is `main.ts`.
+ */
+export {
+  createDroplet,
+  WS_PATH,
+  type Droplet,
+  type DropletOptions,
+  type DropletSettings,
+} from './app.js';
+export {
+  CONFIG_KEYS,
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  loadStoreConfig,
+  requireMongoUri,
+  type DropletConfig,
+  type LogLevel,
+  type StoreConfig,
+} from './config.js';
+export {
+  createMongoReactionStore,
+  type MongoReactionStore,
+  type MongoReactionStoreOptions,
+} from './mongo-reaction-store.js';

@@ -1,0 +1,24 @@
+/**
+ * What other workspaces may use of the serverless deployment: its DynamoDB adapters, the names
+ * serverless.yml gives its resources, and where the service lives (for the local stack and the
+ * data migration). The Lambda entry points are `handlers/*`, bundled by plugins/bundle-handlers.js.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** The serverless/ directory: serverless.yml, infra/ and the handler bundles live here. */
+export const SERVICE_DIR = fileURLToPath(new URL('../', import.meta.url));
+
+export {
+  createDocumentClient,
+  destroyDocumentClient,
+  type DocumentClientOptions,
+} from './adapters/dynamodb-client.js';
+export {
+  DynamoReactionStore,
+  type DynamoReactionStoreOptions,
+} from './adapters/dynamodb-reaction-store.js';
+export {
+  DynamoConnectionRegistry,
+  type DynamoConnectionRegistryOptions,
+} from './adapters/dynamodb-connection-registry.js';
+export * from './stack-names.js';
