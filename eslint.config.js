@@ -27,6 +27,7 @@ export default tseslint.config(
       '.tools/**',
       'coverage/**',
       'test-artifacts/**',
+      '**/*.planted-violation.ts',
     ],
   },
   js.configs.recommended,
@@ -40,6 +41,12 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // CommonJS configuration files (dependency-cruiser reads .cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // The core: no I/O libraries and no environment. Test support may use ws/jest, but not env.

@@ -1,5 +1,14 @@
 // One Jest run over every workspace. Tests are native ESM (`--experimental-vm-modules`, set by
 // `npm test`) with TypeScript compiled by SWC, so the code under test runs as it does in production.
+//
+// Two kinds of test, told apart by file name: `*.integration.test.ts` start real servers
+// (FerretDB, dynalite, serverless-offline, droplets, Chromium); every other `*.test.ts(x)` needs
+// none. REACTOMETER_TESTS=unit|integration (set by `npm run test:unit` / `test:integration`)
+// runs one kind; unset, `npm test` runs both.
+const KIND = process.env.REACTOMETER_TESTS ?? 'all';
+if (!['unit', 'integration', 'all'].includes(KIND)) {
+  throw new Error(`REACTOMETER_TESTS: must be unit, integration or all (got ${KIND})`);
+}
 const swc = [
   '@swc/jest',
   {
@@ -25,6 +34,12 @@ function project(name, extra = {}) {
     moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
     testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx'],
     ...extra,
+    testPathIgnorePatterns: [
+      '/node_modules/',
+      ...(extra.testPathIgnorePatterns ?? []),
+      ...(KIND === 'unit' ? ['\\.integration\\.test\\.tsx?$'] : []),
+      ...(KIND === 'integration' ? ['(?<!\\.integration)\\.test\\.tsx?$'] : []),
+    ],
   };
 }
 
@@ -34,6 +49,7 @@ export default {
   projects: [
     project('shared'),
     project('cli'),
+    project('devkit'),
     project('legacy-server'),
     project('serverless'),
     project('loadtest'),

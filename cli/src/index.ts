@@ -1,2 +1,3 @@
 export * from './run-cli.js';
 export * from './option-parsers.js';
+export * from './reconcile-command.js';

@@ -13,43 +13,65 @@
  *
  * Env BENCH_NODE_FLAGS passes flags to the droplet process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  *
- * Flags: --rate N (events/s, default 25), --seconds N (default 10), --clients 1000,10000,
- * --updates N per client count (default 20), --quick (rate 20, 3 s, clients 200, 5 updates).
+ * Flags: see `--help`.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { reactionEventPayload, signSlackBody } from '@reactometer/shared';
-import { startFerretDb } from '../../scripts/lib/ferretdb.js';
-import { freePort } from '../../scripts/lib/free-port.js';
-import { REPO_ROOT } from '../../scripts/lib/paths.js';
+import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
+import { createCommand, listOption, numberOption, runCli } from '@reactometer/cli';
 import {
+  cpuMs,
   createHistogram,
-  cpuMillis,
+  latencySummary,
+  recordMicros,
+  REPO_ROOT,
   rssBytes,
-  startDropletProcess,
   type LatencySummary,
-} from './bench-support.js';
+} from '@reactometer/devkit';
+import { startDropletProcess } from '@reactometer/devkit/droplet';
+import { startFerretDb } from '@reactometer/devkit/ferretdb';
 
-const { values: flags } = parseArgs({
-  options: {
-    rate: { type: 'string' },
-    seconds: { type: 'string' },
-    clients: { type: 'string' },
-    updates: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-  },
-});
-const quick = flags.quick === true;
-// Default rate: well inside what FerretDB-on-SQLite sustains on 2 shared cores (~60 events/s
-// measured), so the figure is latency, not a queue; pass --rate to find the knee.
-const RATE = Number(flags.rate ?? (quick ? 20 : 25));
-const SECONDS = Number(flags.seconds ?? (quick ? 3 : 10));
-const CLIENT_STEPS = (flags.clients ?? (quick ? '200' : '1000,10000')).split(',').map(Number);
-const UPDATES = Number(flags.updates ?? (quick ? 5 : 20));
+interface Flags {
+  readonly rate?: number;
+  readonly seconds?: number;
+  readonly clients?: number[];
+  readonly updates?: number;
+  readonly quick?: boolean;
+}
+
+const program = createCommand(
+  'npm run bench -w legacy-server',
+  'Droplet benchmarks: Slack-event acknowledgement latency, broadcast delivery latency and memory per client. Prints figures, asserts nothing.',
+)
+  .option(
+    '--rate <n>',
+    'Slack events per second (default 25; quick 20)',
+    numberOption({ above: 0 }),
+  )
+  .option(
+    '--seconds <n>',
+    'seconds of Slack events (default 10; quick 3)',
+    numberOption({ above: 0 }),
+  )
+  .option(
+    '--clients <list>',
+    'client counts for the broadcast (default 1000,10000; quick 200)',
+    listOption(numberOption({ integer: true, min: 1 })),
+  )
+  .option(
+    '--updates <n>',
+    'updates per client count (default 20; quick 5)',
+    numberOption({ integer: true, min: 1 }),
+  )
+  .option('--quick', 'a short run (rate 20, 3 s, 200 clients, 5 updates)');
+
+let RATE = 25;
+let SECONDS = 10;
+let CLIENT_STEPS: number[] = [1000, 10000];
+let UPDATES = 20;
 const SECRET = 'bench-signing-secret';
 const RUN = Date.now().toString(36);
 
@@ -92,8 +114,8 @@ async function ackLatency(
   dbCpuMsPerEvent: number | null;
 }> {
   const cpuBefore = {
-    droplet: cpuMillis(pids.droplet),
-    db: pids.db === undefined ? null : cpuMillis(pids.db),
+    droplet: cpuMs(pids.droplet),
+    db: pids.db === undefined ? null : cpuMs(pids.db),
   };
   const hist = createHistogram();
   const total = RATE * SECONDS;
@@ -109,7 +131,7 @@ async function ackLatency(
       postEvent(httpUrl, `ack_${RUN}_${i % 50}`, `U${i}`).then(
         (status) => {
           if (status !== 200) errors++;
-          hist.record((performance.now() - scheduled) * 1000);
+          recordMicros(hist, (performance.now() - scheduled) * 1000);
         },
         () => {
           errors++;
@@ -121,16 +143,16 @@ async function ackLatency(
   const elapsed = (performance.now() - start) / 1000;
   const perEvent = (ms: number) => Math.round((ms / total) * 100) / 100;
   return {
-    summary: hist.summary(),
+    summary: latencySummary(hist),
     errors,
     sent: total,
     achievedRate: Math.round(total / elapsed),
     // Where an event's CPU goes: the droplet's own code vs the database (FerretDB on SQLite here).
-    dropletCpuMsPerEvent: perEvent(cpuMillis(pids.droplet) - cpuBefore.droplet),
+    dropletCpuMsPerEvent: perEvent(cpuMs(pids.droplet) - cpuBefore.droplet),
     dbCpuMsPerEvent:
       pids.db === undefined || cpuBefore.db === null
         ? null
-        : perEvent(cpuMillis(pids.db) - cpuBefore.db),
+        : perEvent(cpuMs(pids.db) - cpuBefore.db),
   };
 }
 
@@ -188,7 +210,7 @@ async function broadcast(
     const t0 = sentAt.get(count);
     if (t0 === undefined) return;
     const now = performance.now();
-    hist.record((now - t0) * 1000);
+    recordMicros(hist, (now - t0) * 1000);
     received.set(count, (received.get(count) ?? 0) + 1);
     lastAt.set(count, now);
   };
@@ -202,7 +224,7 @@ async function broadcast(
   await new Promise((r) => setTimeout(r, 2000));
   const rssAfter = rssBytes(droplet.pid);
 
-  const cpuBefore = cpuMillis(droplet.pid);
+  const cpuBefore = cpuMs(droplet.pid);
   for (let i = 1; i <= UPDATES; i++) {
     sentAt.set(i, performance.now());
     const status = await postEvent(droplet.httpUrl, emoji, `U${i}`);
@@ -211,10 +233,10 @@ async function broadcast(
     while ((received.get(i) ?? 0) < n && performance.now() < deadline)
       await new Promise((r) => setTimeout(r, 2));
     const t0 = sentAt.get(i) as number;
-    if (lastAt.has(i)) lastClient.record(((lastAt.get(i) as number) - t0) * 1000);
+    if (lastAt.has(i)) recordMicros(lastClient, ((lastAt.get(i) as number) - t0) * 1000);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const cpuAfter = cpuMillis(droplet.pid);
+  const cpuAfter = cpuMs(droplet.pid);
   let missed = 0;
   for (let i = 1; i <= UPDATES; i++) missed += n - (received.get(i) ?? 0);
 
@@ -237,9 +259,9 @@ async function broadcast(
     rssBeforeMiB: Math.round(rssBefore / 1048576),
     rssAfterMiB: Math.round(rssAfter / 1048576),
     bytesPerClient: Math.round((rssAfter - rssBefore) / n),
-    delivery: hist.summary(),
+    delivery: latencySummary(hist),
     missed,
-    lastClientMs: lastClient.summary(),
+    lastClientMs: latencySummary(lastClient),
     serverCpuMsPerUpdate: Math.round(((cpuAfter - cpuBefore) / UPDATES) * 10) / 10,
   };
 }
@@ -250,16 +272,15 @@ async function main(): Promise<void> {
   // A fresh droplet process per phase and per client count: RSS never shrinks after clients
   // leave, and a backlog left by one phase would bias the next, so nothing carries over.
   const freshDroplet = async () =>
-    startDropletProcess(
-      {
+    startDropletProcess({
+      env: {
         MONGODB_URI: db.uri,
         MONGODB_DB: `bench_${RUN}`,
         SLACK_SIGNING_SECRET: SECRET,
         LOG_LEVEL: 'warn',
         WS_MAX_CONNECTIONS: String(Math.max(...CLIENT_STEPS) + 100),
       },
-      await freePort(),
-    );
+    });
   const warm = async (httpUrl: string) => {
     // Warm up the JIT, the connection pools and FerretDB's tables.
     for (let i = 0; i < 50; i++) await postEvent(httpUrl, `warm_${RUN}`, `W${i}`);
@@ -333,7 +354,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+await runCli<Flags>(program, async (flags) => {
+  const quick = flags.quick === true;
+  // Default rate: well inside what FerretDB-on-SQLite sustains on 2 shared cores (~60 events/s
+  // measured), so the figure is latency, not a queue; pass --rate to find the knee.
+  RATE = flags.rate ?? (quick ? 20 : 25);
+  SECONDS = flags.seconds ?? (quick ? 3 : 10);
+  CLIENT_STEPS = flags.clients ?? (quick ? [200] : [1000, 10000]);
+  UPDATES = flags.updates ?? (quick ? 5 : 20);
+  await main();
 });

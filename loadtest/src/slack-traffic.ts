@@ -4,7 +4,8 @@
  * messages get most reactions), skin-tone variants, and occasional Slack retries of an event_id.
  * Pure and deterministic for a seed; `traffic-sender.ts` signs and delivers it.
  */
-import { baseEmoji, reactionEventPayload } from '@reactometer/shared';
+import { baseEmoji } from '@reactometer/shared';
+import { reactionEventPayload } from '@reactometer/shared/testing';
 import { readFileSync } from 'node:fs';
 import { seededRandom, zipfSampler, type Random } from './random.js';
 

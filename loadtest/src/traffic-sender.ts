@@ -2,7 +2,7 @@
  * Signs and delivers a `SlackTraffic` stream to one or more deployments at a steady rate: every
  * target gets the same deliveries in the same order, so their counts can be compared.
  */
-import { signSlackBody } from '@reactometer/shared';
+import { signSlackBody } from '@reactometer/shared/testing';
 import type { SlackTraffic, TrafficEvent } from './slack-traffic.js';
 
 export interface TargetStats {

@@ -6,7 +6,7 @@ import {
   mergeEncoded,
   recordMs,
   trendOf,
-} from '../src/runner/histogram.js';
+} from '@reactometer/devkit';
 import { loadScenarios, SCENARIO_NAMES } from '../src/runner/scenarios.js';
 import { MetricSet, summarySchema } from '../src/runner/summary.js';
 import { assertLocalTarget, isLoopbackHost } from '../src/runner/target.js';

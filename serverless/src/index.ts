@@ -3,11 +3,6 @@
  * serverless.yml gives its resources, and where the service lives (for the local stack and the
  * data migration). The Lambda entry points are `handlers/*`, bundled by plugins/bundle-handlers.js.
  */
-import { fileURLToPath } from 'node:url';
-
-/** The serverless/ directory: serverless.yml, infra/ and the handler bundles live here. */
-export const SERVICE_DIR = fileURLToPath(new URL('../', import.meta.url));
-
 export {
   createDocumentClient,
   destroyDocumentClient,
@@ -22,3 +17,10 @@ export {
   type DynamoConnectionRegistryOptions,
 } from './adapters/dynamodb-connection-registry.js';
 export * from './stack-names.js';
+export {
+  CONFIG_KEYS,
+  LOG_LEVELS,
+  loadRuntimeConfig,
+  loadStoreConfig,
+  type LogLevel as LambdaLogLevel,
+} from './config.js';

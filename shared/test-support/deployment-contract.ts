@@ -14,7 +14,7 @@ import {
   reactionEventPayload,
   signSlackBody,
   type ReactionEventSpec,
-} from '../src/slack/payloads.js';
+} from '../src/testing/slack-payloads.js';
 import type { EmojiCount } from '../src/ports.js';
 import { DEFAULT_WS_TIMEOUT_MS, WsTestClient } from './ws-test-client.js';
 

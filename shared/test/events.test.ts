@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { PayloadError, parseSlackPayload, reactionEventPayload } from '../src/index.js';
+import { PayloadError, parseSlackPayload } from '../src/index.js';
+import { reactionEventPayload } from '../src/testing/index.js';
 
 const bytes = (v: unknown): Buffer =>
   Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));

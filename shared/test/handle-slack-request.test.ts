@@ -2,12 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import {
   handleSlackRequest,
   MAX_SLACK_BODY_BYTES,
-  reactionEventPayload,
-  signSlackBody,
   toHttpError,
   type SlackDeps,
 } from '../src/index.js';
-import { InMemoryReactionStore, ManualClock, RecordingPublisher } from '../src/testing/index.js';
+import {
+  InMemoryReactionStore,
+  ManualClock,
+  RecordingPublisher,
+  reactionEventPayload,
+  signSlackBody,
+} from '../src/testing/index.js';
 
 const SECRET = 'test-secret';
 const clock = new ManualClock(1_700_000_000_000);

@@ -4,7 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  CliError,
+  createCommand,
+  EXIT,
+  numberOption,
+  Option,
+  runCli,
+  type Command,
+} from '@reactometer/cli';
 import {
   ASSUMPTION_SOURCES,
   DEFAULT_ASSUMPTIONS,
@@ -21,34 +29,6 @@ import {
 
 export const PRICES_PATH = fileURLToPath(new URL('../../cost/prices.json', import.meta.url));
 
-const USAGE = `usage: npm run cost -- --clients N --events-per-day N [options]
-
-  --clients N                   dashboards in use (required)
-  --events-per-day N            Slack reaction events per day (required)
-  --hours-connected-per-day H   hours each dashboard is connected (default 8)
-  --lambda-memory-mb MB         HTTP/WebSocket functions (default 512, serverless.yml)
-  --fanout-memory-mb MB         fan-out function (default 1024, serverless.yml)
-  --fanout-ms-per-100 MS        fan-out time per 100 connections (default 60, assumed)
-  --slack-event-ms MS           Slack event invocation (default 40, assumed)
-  --ws-route-ms MS              WebSocket route invocation (default 15, assumed)
-  --kb-per-connection KB        droplet memory per WebSocket (default 50, assumed)
-  --droplet-base-mb MB          droplet OS + Node at rest (default 350, assumed)
-  --fd-limit N                  droplet open-file limit (default 20000)
-  --droplet SLUG                price this size instead of the smallest that fits
-  --managed-mongodb-monthly USD MongoDB as a managed database (price not in prices.json)
-  --free-tier none|always|new-account   subtract AWS free allowances (default none)
-  --no-logs                     leave CloudWatch Logs ingestion out
-  --prices FILE                 default loadtest/cost/prices.json
-  --json                        machine-readable output
-  --explain                     list every assumption with its source`;
-
-function num(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: must be a non-negative number`);
-  return n;
-}
-
 const usd = (n: number) => (Number.isFinite(n) ? `$${n.toFixed(2)}` : 'n/a');
 const qty = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(2);
@@ -59,87 +39,57 @@ function crossing(at: number | null, what: string): string {
   return `${at} (serverless costs more from here on)`;
 }
 
-export function runCostCli(argv: readonly string[]): { code: number; out: string } {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        clients: { type: 'string' },
-        'events-per-day': { type: 'string' },
-        'hours-connected-per-day': { type: 'string' },
-        'lambda-memory-mb': { type: 'string' },
-        'fanout-memory-mb': { type: 'string' },
-        'fanout-ms-per-100': { type: 'string' },
-        'slack-event-ms': { type: 'string' },
-        'ws-route-ms': { type: 'string' },
-        'kb-per-connection': { type: 'string' },
-        'droplet-base-mb': { type: 'string' },
-        'fd-limit': { type: 'string' },
-        droplet: { type: 'string' },
-        'managed-mongodb-monthly': { type: 'string' },
-        'free-tier': { type: 'string', default: 'none' },
-        'no-logs': { type: 'boolean', default: false },
-        prices: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        explain: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    return { code: 2, out: `${(err as Error).message}\n\n${USAGE}` };
-  }
-  if (values.help) return { code: 0, out: USAGE };
-  if (values.explain) {
-    const rows = (Object.keys(DEFAULT_ASSUMPTIONS) as (keyof Assumptions)[]).map(
-      (k) => `  ${k} = ${String(DEFAULT_ASSUMPTIONS[k])}: ${ASSUMPTION_SOURCES[k]}`,
-    );
-    return { code: 0, out: ['assumptions (default: source)', ...rows].join('\n') };
-  }
-  let traffic: Traffic;
-  let a: Assumptions;
-  let mode: FreeTierMode;
-  try {
-    if (values.clients === undefined || values['events-per-day'] === undefined) {
-      throw new Error('--clients and --events-per-day are required');
-    }
-    traffic = {
-      clients: Math.round(num('clients', values.clients, 0)),
-      eventsPerDay: num('events-per-day', values['events-per-day'], 0),
-      hoursConnectedPerDay: num('hours-connected-per-day', values['hours-connected-per-day'], 8),
-    };
-    if (traffic.hoursConnectedPerDay > 24) throw new Error('--hours-connected-per-day: at most 24');
-    const d = DEFAULT_ASSUMPTIONS;
-    const managed = values['managed-mongodb-monthly'];
-    a = {
-      ...d,
-      lambdaMemoryMb: num('lambda-memory-mb', values['lambda-memory-mb'], d.lambdaMemoryMb),
-      fanoutMemoryMb: num('fanout-memory-mb', values['fanout-memory-mb'], d.fanoutMemoryMb),
-      fanoutMsPer100: num('fanout-ms-per-100', values['fanout-ms-per-100'], d.fanoutMsPer100),
-      slackEventMs: num('slack-event-ms', values['slack-event-ms'], d.slackEventMs),
-      wsRouteMs: num('ws-route-ms', values['ws-route-ms'], d.wsRouteMs),
-      dropletKbPerConnection: num(
-        'kb-per-connection',
-        values['kb-per-connection'],
-        d.dropletKbPerConnection,
-      ),
-      dropletBaseMemoryMb: num('droplet-base-mb', values['droplet-base-mb'], d.dropletBaseMemoryMb),
-      dropletFdLimit: num('fd-limit', values['fd-limit'], d.dropletFdLimit),
-      managedMongoMonthly:
-        managed === undefined ? null : num('managed-mongodb-monthly', managed, 0),
-      includeLogs: !values['no-logs'],
-    };
-    const ft = values['free-tier'];
-    if (ft !== 'none' && ft !== 'always' && ft !== 'new-account') {
-      throw new Error('--free-tier: one of none, always, new-account');
-    }
-    mode = ft;
-  } catch (err) {
-    return { code: 2, out: `${(err as Error).message}\n\n${USAGE}` };
-  }
+export interface CostOptions {
+  readonly clients: number;
+  readonly eventsPerDay: number;
+  readonly hoursConnectedPerDay: number;
+  readonly lambdaMemoryMb?: number;
+  readonly fanoutMemoryMb?: number;
+  readonly fanoutMsPer100?: number;
+  readonly slackEventMs?: number;
+  readonly wsRouteMs?: number;
+  readonly kbPerConnection?: number;
+  readonly dropletBaseMb?: number;
+  readonly fdLimit?: number;
+  readonly droplet?: string;
+  readonly managedMongodbMonthly?: number;
+  readonly freeTier: FreeTierMode;
+  /** commander's `--no-logs`. */
+  readonly logs: boolean;
+  readonly prices?: string;
+  readonly json?: boolean;
+}
 
+/** Every assumption with its default and source (`--explain`). */
+export function explainAssumptions(): string {
+  const rows = (Object.keys(DEFAULT_ASSUMPTIONS) as (keyof Assumptions)[]).map(
+    (k) => `  ${k} = ${String(DEFAULT_ASSUMPTIONS[k])}: ${ASSUMPTION_SOURCES[k]}`,
+  );
+  return ['assumptions (default: source)', ...rows].join('\n');
+}
+
+/** The report `npm run cost` prints, as text or JSON. */
+export function costReport(values: CostOptions): string {
+  const d = DEFAULT_ASSUMPTIONS;
+  const traffic: Traffic = {
+    clients: Math.round(values.clients),
+    eventsPerDay: values.eventsPerDay,
+    hoursConnectedPerDay: values.hoursConnectedPerDay,
+  };
+  const a: Assumptions = {
+    ...d,
+    lambdaMemoryMb: values.lambdaMemoryMb ?? d.lambdaMemoryMb,
+    fanoutMemoryMb: values.fanoutMemoryMb ?? d.fanoutMemoryMb,
+    fanoutMsPer100: values.fanoutMsPer100 ?? d.fanoutMsPer100,
+    slackEventMs: values.slackEventMs ?? d.slackEventMs,
+    wsRouteMs: values.wsRouteMs ?? d.wsRouteMs,
+    dropletKbPerConnection: values.kbPerConnection ?? d.dropletKbPerConnection,
+    dropletBaseMemoryMb: values.dropletBaseMb ?? d.dropletBaseMemoryMb,
+    dropletFdLimit: values.fdLimit ?? d.dropletFdLimit,
+    managedMongoMonthly: values.managedMongodbMonthly ?? null,
+    includeLogs: values.logs,
+  };
+  const mode = values.freeTier;
   const file = JSON.parse(readFileSync(values.prices ?? PRICES_PATH, 'utf8')) as PricesFile;
   const prices = pricesFromFile(file);
   const free = freeTierFromFile(file, mode);
@@ -148,19 +98,16 @@ export function runCostCli(argv: readonly string[]): { code: number; out: string
   try {
     droplet = dropletCost(traffic, prices, a, values.droplet);
   } catch (err) {
-    return { code: 2, out: (err as Error).message };
+    throw new CliError((err as Error).message, EXIT.usage);
   }
   const even = breakEven(traffic, prices, a, free, droplet.monthly);
 
   if (values.json) {
-    return {
-      code: 0,
-      out: JSON.stringify(
-        { traffic, freeTier: mode, serverless, droplet, breakEven: even },
-        null,
-        2,
-      ),
-    };
+    return JSON.stringify(
+      { traffic, freeTier: mode, serverless, droplet, breakEven: even },
+      null,
+      2,
+    );
   }
   const w = Math.max(...serverless.lines.map((l) => l.item.length));
   const lines = [
@@ -180,11 +127,79 @@ export function runCostCli(argv: readonly string[]): { code: number; out: string
     `  clients at ${traffic.eventsPerDay} events/day: ${crossing(even.clients, 'clients')}`,
     `  events/day at ${traffic.clients} clients: ${crossing(even.eventsPerDay, 'events/day')}`,
   ];
-  return { code: 0, out: lines.join('\n') };
+  return lines.join('\n');
+}
+
+const nonNegative = numberOption({ min: 0 });
+
+/** The command line of `npm run cost`. */
+export function costProgram(): Command {
+  return createCommand(
+    'npm run cost',
+    'The monthly cost of each deployment for a given traffic, and where the two cross (docs/cost-model.md explains the model).',
+  )
+    .option('--clients <n>', 'dashboards in use (required)', nonNegative)
+    .option('--events-per-day <n>', 'Slack reaction events per day (required)', nonNegative)
+    .option(
+      '--hours-connected-per-day <h>',
+      'hours each dashboard is connected',
+      numberOption({ min: 0, max: 24 }),
+      8,
+    )
+    .option(
+      '--lambda-memory-mb <mb>',
+      'HTTP/WebSocket functions (default 512, serverless.yml)',
+      nonNegative,
+    )
+    .option(
+      '--fanout-memory-mb <mb>',
+      'fan-out function (default 1024, serverless.yml)',
+      nonNegative,
+    )
+    .option(
+      '--fanout-ms-per-100 <ms>',
+      'fan-out time per 100 connections (default 60, assumed)',
+      nonNegative,
+    )
+    .option('--slack-event-ms <ms>', 'Slack event invocation (default 40, assumed)', nonNegative)
+    .option('--ws-route-ms <ms>', 'WebSocket route invocation (default 15, assumed)', nonNegative)
+    .option(
+      '--kb-per-connection <kb>',
+      'droplet memory per WebSocket (default 50, assumed)',
+      nonNegative,
+    )
+    .option(
+      '--droplet-base-mb <mb>',
+      'droplet OS + Node at rest (default 350, assumed)',
+      nonNegative,
+    )
+    .option('--fd-limit <n>', 'droplet open-file limit (default 20000)', nonNegative)
+    .option('--droplet <slug>', 'price this size instead of the smallest that fits')
+    .option(
+      '--managed-mongodb-monthly <usd>',
+      'MongoDB as a managed database (price not in prices.json)',
+      nonNegative,
+    )
+    .addOption(
+      new Option('--free-tier <mode>', 'subtract AWS free allowances')
+        .choices(['none', 'always', 'new-account'])
+        .default('none'),
+    )
+    .option('--no-logs', 'leave CloudWatch Logs ingestion out')
+    .option('--prices <file>', 'default loadtest/cost/prices.json')
+    .option('--json', 'machine-readable output')
+    .option('--explain', 'list every assumption with its source');
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { code, out } = runCostCli(process.argv.slice(2));
-  (code === 0 ? process.stdout : process.stderr).write(`${out}\n`);
-  process.exitCode = code;
+  await runCli<Partial<CostOptions> & { explain?: boolean }>(costProgram(), (options) => {
+    if (options.explain) {
+      process.stdout.write(`${explainAssumptions()}\n`);
+      return;
+    }
+    if (options.clients === undefined || options.eventsPerDay === undefined) {
+      throw new CliError('--clients and --events-per-day are required', EXIT.usage);
+    }
+    process.stdout.write(`${costReport(options as CostOptions)}\n`);
+  });
 }

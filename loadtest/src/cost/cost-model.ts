@@ -3,6 +3,7 @@
  * has the formulas and where every default comes from). Pure functions: the prices and every
  * assumption come in as arguments; nothing here reads files or the clock.
  */
+import { maxConnectionsFromLimit } from '@reactometer/shared';
 
 /** A price that may change above a monthly volume (`upTo` null: no upper bound). */
 export interface PriceTier {
@@ -477,12 +478,6 @@ export interface DropletNeeds {
   readonly connectionCeiling: number;
 }
 
-/** The droplet's own cap, as legacy-server/src/config.ts computes it from the open-file limit. */
-export function maxConnectionsFromFdLimit(fdLimit: number): number {
-  const reserve = Math.max(Math.ceil(fdLimit * 0.1), Math.min(2000, Math.floor(fdLimit / 2)));
-  return fdLimit - reserve;
-}
-
 export function dropletNeeds(traffic: Traffic, a: Assumptions): DropletNeeds {
   const connections = traffic.clients;
   const memoryMb =
@@ -498,7 +493,7 @@ export function dropletNeeds(traffic: Traffic, a: Assumptions): DropletNeeds {
     connections,
     memoryMb,
     peakVcpus,
-    connectionCeiling: maxConnectionsFromFdLimit(a.dropletFdLimit),
+    connectionCeiling: maxConnectionsFromLimit(a.dropletFdLimit),
   };
 }
 

@@ -5,8 +5,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Histogram } from './histogram.js';
-import { createHistogram, decodeHistogram, mergeInto } from './histogram.js';
+import type { Histogram } from '@reactometer/devkit';
+import { createHistogram, decodeHistogram, mergeInto } from '@reactometer/devkit';
 import type {
   CollectResult,
   ConnectStats,

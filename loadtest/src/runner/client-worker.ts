@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { createHistogram, encodeHistogram, recordMs } from './histogram.js';
+import { createHistogram, encodeHistogram, recordMs } from '@reactometer/devkit';
 import type {
   ConnectStats,
   Expectation,

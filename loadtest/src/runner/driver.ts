@@ -7,9 +7,9 @@
  * the client workers stamp receipts on the same clock (see client-worker.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { reactionEventPayload, signSlackBody } from '@reactometer/shared';
+import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
 import type { SlackTraffic } from '../slack-traffic.js';
-import { createHistogram, recordMs, type Histogram } from './histogram.js';
+import { createHistogram, recordMs, type Histogram } from '@reactometer/devkit';
 
 export const wallNow = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@
  * their numbers beside them.
  */
 import type { ChartSpec } from './charts.js';
-import type { Trend } from './histogram.js';
+import type { Trend } from '@reactometer/devkit';
 import type { StepResult, Summary } from './summary.js';
 
 export interface RunMeta {

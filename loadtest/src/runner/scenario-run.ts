@@ -7,9 +7,9 @@ import { performance } from 'node:perf_hooks';
 import { SlackTraffic } from '../slack-traffic.js';
 import { ClientPool } from './client-pool.js';
 import { addEventBody, openLoop, stepPrefix, trafficBodies, wallNow } from './driver.js';
-import { trendOf } from './histogram.js';
+import { trendOf } from '@reactometer/devkit';
 import { silentLog, ticker, type Log } from './progress.js';
-import { establishedOnPort, snapshot, startSampler, waitForIdle } from './proc-stats.js';
+import { establishedOnPort, snapshot, startSampler, waitForIdle } from '@reactometer/devkit';
 import type {
   ChurnParams,
   ConnectionScalingParams,

@@ -4,7 +4,7 @@
  * block with the per-step figures and the server's CPU and memory.
  */
 import { z } from 'zod';
-import { createHistogram, mergeInto, trendOf, type Histogram } from './histogram.js';
+import { createHistogram, mergeInto, trendOf, type Histogram } from '@reactometer/devkit';
 import { METRIC_NAMES, type MetricName } from './scenarios.js';
 
 const num = z.number().finite();

@@ -3,12 +3,10 @@
  * unique to the test file), and the environment the handlers read at module scope.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createTables, startDynalite, type RunningDynalite } from '@reactometer/devkit/offline';
 import { createDocumentClient, destroyDocumentClient } from '../../src/adapters/dynamodb-client.js';
-import { startDynalite, type RunningDynalite } from '../../src/local/dynalite-server.js';
-import { createTables, type TableNames } from '../../src/local/table-definitions.js';
-import { tableNames } from '../../src/stack-names.js';
+import { tableNames, type TableNames } from '../../src/stack-names.js';
 
 export interface HandlerBackend {
   readonly dynalite: RunningDynalite;
@@ -17,17 +15,6 @@ export interface HandlerBackend {
   /** The handlers' environment (merge test-specific keys into it). */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startHandlerBackend(): Promise<HandlerBackend> {

@@ -1,2 +1,4 @@
 export * from './in-memory-reaction-store.js';
 export * from './fakes.js';
+export * from './wait.js';
+export * from './slack-payloads.js';

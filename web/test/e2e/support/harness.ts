@@ -18,22 +18,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { reactionEventPayload, signSlackBody, type ReactionEventSpec } from '@reactometer/shared';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../../scripts/lib/chromium.js';
-import { startFerretDb, type FerretDbProcess } from '../../../../scripts/lib/ferretdb.js';
-import { createDroplet, type Droplet } from '../../../../legacy-server/src/app.js';
-import { loadConfig } from '../../../../legacy-server/src/config.js';
 import {
-  createMongoReactionStore,
-  type MongoReactionStore,
-} from '../../../../legacy-server/src/mongo-reaction-store.js';
-import { startOfflineStack } from '../../../../serverless/src/local/offline-stack.js';
+  reactionEventPayload,
+  signSlackBody,
+  type ReactionEventSpec,
+} from '@reactometer/shared/testing';
+import { REPO_ROOT, TEST_SIGNING_SECRET } from '@reactometer/devkit';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@reactometer/devkit/chromium';
+import {
+  dropletTestSettings,
+  startInProcessDroplet,
+  startTestDatabase,
+  type InProcessDroplet,
+  type TestDatabase,
+} from '@reactometer/devkit/droplet';
+import { startOfflineStack } from '@reactometer/devkit/offline';
+import type { MongoReactionStore } from '@reactometer/legacy-server/mongo-reaction-store';
 import type { RuntimeConfig } from '../../../src/config/runtime-config.js';
 
 export const WEB_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const REPO_ROOT = path.resolve(WEB_ROOT, '..');
+export { REPO_ROOT };
+export { eventually } from '@reactometer/shared/testing';
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-export const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
+export const SIGNING_SECRET = TEST_SIGNING_SECRET;
 
 // ---------------------------------------------------------------------------------------------
 // The build
@@ -193,27 +200,15 @@ export interface DropletBackend extends Backend {
   sibling(): Promise<Backend & { stop(): Promise<void> }>;
 }
 
-function dropletSettings(port: number) {
-  return loadConfig({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SHUTDOWN_GRACE_MS: '500',
+async function startDropletOn(port: number, store: MongoReactionStore): Promise<InProcessDroplet> {
+  return startInProcessDroplet({
+    ...dropletTestSettings({ PORT: String(port), SHUTDOWN_GRACE_MS: '500' }),
+    store,
   });
 }
 
-async function startDropletOn(
-  port: number,
-  store: MongoReactionStore,
-): Promise<{ droplet: Droplet; port: number }> {
-  const droplet = createDroplet({ ...dropletSettings(port), store, signingSecret: SIGNING_SECRET });
-  const address = await droplet.start();
-  return { droplet, port: address.port };
-}
-
 export interface Droplets {
-  readonly ferret: FerretDbProcess;
+  readonly db: TestDatabase;
   /** A droplet with a database of its own. */
   start(name: string): Promise<DropletBackend>;
   /** Stops every droplet and FerretDB, and removes the data. */
@@ -221,54 +216,47 @@ export interface Droplets {
 }
 
 export async function startDroplets(): Promise<Droplets> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reactometer-web-e2e-ferretdb-'));
-  const ferret = await startFerretDb({ dataDir });
+  const db = await startTestDatabase();
   const cleanups: (() => Promise<void>)[] = [];
-  let instances = 0;
 
   const start = async (name: string): Promise<DropletBackend> => {
-    const store = await createMongoReactionStore({
-      uri: ferret.uri,
-      dbName: `e2e_${process.pid}_${Date.now().toString(36)}_${instances++}`,
-    });
+    const store = await db.openStore({ dbName: db.newDatabaseName() });
     let current = await startDropletOn(0, store);
     const { port } = current;
-    const siblings: Droplet[] = [];
+    const siblings: InProcessDroplet[] = [];
     cleanups.push(async () => {
-      await Promise.all([current.droplet.stop(), ...siblings.map((s) => s.stop())]);
-      await store.close();
+      await Promise.all([current.stop(), ...siblings.map((s) => s.stop())]);
     });
     return {
       name,
       port,
       store,
-      httpUrl: `http://127.0.0.1:${port}`,
-      wsUrl: `ws://127.0.0.1:${port}/ws`,
-      stop: () => current.droplet.stop(),
+      httpUrl: current.httpUrl,
+      wsUrl: current.wsUrl,
+      stop: () => current.stop(),
       async restart() {
-        await current.droplet.stop();
+        await current.stop();
         current = await startDropletOn(port, store);
       },
       async sibling() {
         const other = await startDropletOn(0, store);
-        siblings.push(other.droplet);
+        siblings.push(other);
         return {
           name: `${name} (sibling)`,
-          httpUrl: `http://127.0.0.1:${other.port}`,
-          wsUrl: `ws://127.0.0.1:${other.port}/ws`,
-          stop: () => other.droplet.stop(),
+          httpUrl: other.httpUrl,
+          wsUrl: other.wsUrl,
+          stop: () => other.stop(),
         };
       },
     };
   };
 
   return {
-    ferret,
+    db,
     start,
     async close() {
       await Promise.allSettled(cleanups.map((c) => c()));
-      await ferret.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await db.cleanup();
     },
   };
 }
@@ -383,35 +371,6 @@ export async function connectionState(
     .locator(`section[data-backend="${backend}"] [data-connection-state]`)
     .getAttribute('data-connection-state', { timeout: 1_000 })
     .catch(() => null);
-}
-
-/**
- * Polls `read` until `accept` holds; on timeout fails with the last value read, so a failure
- * says what the page showed instead of just "timed out".
- */
-export async function eventually<T>(
-  description: string,
-  read: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch (err) {
-      error = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${description}; last seen: ${JSON.stringify(last)}${
-      error !== undefined ? ` (last error: ${String(error)})` : ''
-    }`,
-  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

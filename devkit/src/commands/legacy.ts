@@ -1,0 +1,111 @@
+/**
+ * `npm run legacy`: runs the droplet locally with nothing to set up. Uses MONGODB_URI when set,
+ * otherwise starts FerretDB on `.data/ferretdb-legacy`; fills in a dev Slack signing secret; then
+ * runs `main.ts` as a child process and stops FerretDB after it exits, so that Ctrl+C leaves no
+ * process behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { createCommand, EXIT, runCli } from '@reactometer/cli';
+import { ConfigError, describeConfig, loadConfig } from '@reactometer/legacy-server/config';
+import { DEV_SIGNING_SECRET } from '../dev-secret.js';
+import { DEV_FERRETDB_DATA_DIR, startDevFerretDb } from '../droplet/dev-database.js';
+import type { FerretDbProcess } from '../ferretdb.js';
+import { isPortOpen } from '../ports.js';
+import { DROPLET_DIR } from '../workspaces.js';
+
+const MAIN = path.join(DROPLET_DIR, 'src', 'main.ts');
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const say = (line: string): void => {
+  process.stderr.write(`[legacy] ${line}\n`);
+};
+
+/** A wildcard bind address is probed through loopback. */
+function probeHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal !== null ? 128 + (os.constants.signals[signal] ?? 0) : 1;
+}
+
+async function run(): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (env.SLACK_SIGNING_SECRET === undefined || env.SLACK_SIGNING_SECRET.trim() === '') {
+    env.SLACK_SIGNING_SECRET = DEV_SIGNING_SECRET;
+    say(`WARNING: SLACK_SIGNING_SECRET is not set; using the dev secret "${DEV_SIGNING_SECRET}".`);
+    say('         Sign test requests with it; never deploy with it.');
+  }
+
+  // Validated here as well as in main.ts, so that a typo fails before FerretDB is started.
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    say(err.listing());
+    return EXIT.usage;
+  }
+
+  if (config.port !== 0 && (await isPortOpen(config.port, probeHost(config.host)))) {
+    say(`port ${config.port} is already in use (another \`npm run legacy\`?).`);
+    say(`choose another one, e.g.: PORT=${config.port + 1} npm run legacy`);
+    return 1;
+  }
+
+  let ferret: FerretDbProcess | undefined;
+  let child: ChildProcess | undefined;
+  const forward = (signal: NodeJS.Signals): void => {
+    // Before the child exists there is only FerretDB to stop; `finally` below does that.
+    if (child === undefined || child.exitCode !== null) process.exitCode = 130;
+    else child.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  // Last resort if this process dies unexpectedly: never leave the server running unowned.
+  process.on('exit', () => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null)
+      child.kill('SIGKILL');
+  });
+
+  try {
+    if (config.mongodbUri === undefined) {
+      say(`MONGODB_URI is not set; starting FerretDB on ${DEV_FERRETDB_DATA_DIR} ...`);
+      ferret = await startDevFerretDb(say);
+      env.MONGODB_URI = ferret.uri;
+      say(`FerretDB is listening at ${ferret.uri}`);
+    }
+    if (process.exitCode === 130) return 130;
+
+    // `node --import tsx` rather than the tsx CLI: the child is the server itself, so the signal
+    // this launcher forwards reaches it directly.
+    const tsx = import.meta.resolve('tsx');
+    say(`starting the droplet on ${config.host}:${config.port} (HTTP and WebSocket at /ws)`);
+    const started = spawn(process.execPath, ['--import', tsx, MAIN], { env, stdio: 'inherit' });
+    child = started;
+    const code = await new Promise<number>((resolve) => {
+      started.once('error', (err) => {
+        say(`could not start the droplet: ${err.message}`);
+        resolve(1);
+      });
+      started.once('exit', (exitCode, signal) => resolve(exitCodeOf(exitCode, signal)));
+    });
+    say(`droplet exited with code ${code}`);
+    return code;
+  } finally {
+    if (ferret !== undefined) {
+      say('stopping FerretDB');
+      await ferret.stop();
+    }
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  }
+}
+
+const program = createCommand(
+  'npm run legacy',
+  'Runs the droplet locally (HTTP and WebSocket on PORT, default 3000) with a FerretDB it starts and stops, unless MONGODB_URI is set. SLACK_SIGNING_SECRET defaults to the dev secret.',
+).addHelpText('after', `\nEnvironment (the droplet's own variables):\n${describeConfig()}`);
+
+await runCli(program, run);

@@ -1,0 +1,29 @@
+/**
+ * `npm run setup`: installs what the machine lacks, idempotently: FerretDB (built from the Go
+ * module proxy into .tools/bin) and Chromium (Debian's package, for the dashboard's browser
+ * tests). `npm test`, `npm start` and `.ci/run` call it; running it twice does nothing.
+ */
+import { createCommand, runCli } from '@reactometer/cli';
+import { ensureChromium } from '../chromium.js';
+import { ensureFerretDbBinary } from '../ferretdb.js';
+
+interface Options {
+  readonly quiet?: boolean;
+  readonly browser: boolean;
+}
+
+const program = createCommand(
+  'npm run setup',
+  'Installs what this machine lacks for the local stack and the tests (idempotent).',
+)
+  .option('--quiet', 'print only what gets installed')
+  .option('--no-browser', 'skip Chromium (e.g. a server that only runs the deployments)');
+
+await runCli<Options>(program, ({ quiet, browser }) => {
+  const say = (line: string): void => console.log(`[setup] ${line}`);
+  const log = (line: string): void => {
+    if (!quiet) say(line);
+  };
+  log(`FerretDB: ${ensureFerretDbBinary(say)}`);
+  if (browser) log(`Chromium: ${ensureChromium(say)}`);
+});

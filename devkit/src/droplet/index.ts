@@ -1,0 +1,4 @@
+export * from './droplet-process.js';
+export * from './in-process-droplet.js';
+export * from './test-database.js';
+export * from './dev-database.js';

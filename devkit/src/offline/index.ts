@@ -1,0 +1,5 @@
+export * from './offline-stack.js';
+export * from './offline-stack-process.js';
+export * from './dynalite-server.js';
+export * from './table-definitions.js';
+export * from './offline-config.js';

@@ -1,0 +1,269 @@
+/**
+ * The comparison run behind `npm run compare` (compare-cli.ts): starts both local deployments (the
+ * droplet with FerretDB; the serverless offline stack), plays the scenarios of
+ * `scenarios/scenarios.json` against both in one run, interleaved step by step, and writes the
+ * report (`docs/comparison.md`, or `docs/comparison-quick.md` with --quick), the raw summaries
+ * (`docs/results/<timestamp>|quick/*.json`) and the SVG charts beside them.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { renderChart, type ChartRow, type ChartSpec } from './runner/charts.js';
+import {
+  startDropletTarget,
+  startServerlessTarget,
+  type RunningTarget,
+} from './runner/deployments.js';
+import type { Trend } from '@reactometer/devkit';
+import { stderrLog } from './runner/progress.js';
+import { renderReport, type RunMeta } from './runner/report.js';
+import { createRun, settleTarget, type AnyScenarioRun } from './runner/scenario-run.js';
+import { loadScenarios, SCENARIO_NAMES, type ScenarioName } from './runner/scenarios.js';
+import { summarySchema, type Summary } from './runner/summary.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SECRET = `compare-${Date.now().toString(36)}`;
+
+/**
+ * connection-scaling runs last: after 20,000 connections the serverless emulator spends minutes
+ * on their $disconnects and on fan-outs to stale records, which would land in the next scenario.
+ */
+const RUN_ORDER: readonly ScenarioName[] = ['fan-out', 'churn', 'ingest', 'connection-scaling'];
+
+/** First 127.0.0.x address of each target's client pool: 6 workers x 2 addresses each fit. */
+const FIRST_ADDRESS: Record<string, number> = { droplet: 2, 'serverless-local': 40 };
+
+export interface CompareOptions {
+  readonly quick?: boolean;
+  readonly only?: ScenarioName[];
+  /** Stands in for docs/ (the end-to-end test writes to a temporary folder). */
+  readonly out?: string;
+}
+
+function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }).trim() !== '';
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const stepTrend = (
+  s: Summary['reactometer']['steps'][number],
+  name: 'ws_connect_ms' | 'delivery_ms',
+): Trend | undefined => s.metrics[name] as Trend | undefined;
+
+function chartSpecs(summaries: readonly Summary[]): Omit<ChartSpec, 'file'>[] & { name: string }[] {
+  const of = (scenario: string) => summaries.filter((s) => s.reactometer.scenario === scenario);
+  const rows = (
+    scenario: string,
+    f: (s: Summary, step: Summary['reactometer']['steps'][number]) => ChartRow[],
+  ): ChartRow[] => of(scenario).flatMap((s) => s.reactometer.steps.flatMap((step) => f(s, step)));
+  const pct =
+    (name: 'ws_connect_ms' | 'delivery_ms') =>
+    (s: Summary, step: Summary['reactometer']['steps'][number]): ChartRow[] => {
+      const t = stepTrend(step, name);
+      if (!t || (t.max === 0 && t.med === 0)) return [];
+      return [
+        { target: s.reactometer.target, x: step.size, y: t.med, series: 'p50' },
+        { target: s.reactometer.target, x: step.size, y: t['p(99)'], series: 'p99' },
+      ];
+    };
+  return [
+    {
+      name: 'connect-latency',
+      title: 'WebSocket connect latency by step (connection-scaling)',
+      xTitle: 'connections (step)',
+      yTitle: 'connect ms',
+      logX: true,
+      rows: rows('connection-scaling', pct('ws_connect_ms')),
+    },
+    {
+      name: 'delivery-latency',
+      title: 'Delivery latency vs subscribers (fan-out)',
+      xTitle: 'clients',
+      yTitle: 'POST to receipt ms',
+      logX: true,
+      rows: rows('fan-out', pct('delivery_ms')),
+    },
+    {
+      name: 'memory-per-connection',
+      title: 'Server memory per idle connection (connection-scaling)',
+      xTitle: 'connections held',
+      yTitle: 'KiB per connection',
+      logX: true,
+      rows: rows('connection-scaling', (s, step) =>
+        typeof step.figures.bytesPerConnection === 'number' && Number(step.figures.open) > 0
+          ? [
+              {
+                target: s.reactometer.target,
+                x: Number(step.figures.open),
+                y: Math.round((step.figures.bytesPerConnection / 1024) * 100) / 100,
+                series: '',
+              },
+            ]
+          : [],
+      ),
+    },
+    {
+      name: 'cpu-per-delivery',
+      title: 'Server CPU per delivered message (fan-out)',
+      xTitle: 'clients',
+      yTitle: 'CPU µs per delivery',
+      logX: true,
+      rows: rows('fan-out', (s, step) =>
+        typeof step.figures.serverCpuMicrosPerDelivery === 'number'
+          ? [
+              {
+                target: s.reactometer.target,
+                x: step.size,
+                y: step.figures.serverCpuMicrosPerDelivery,
+                series: '',
+              },
+            ]
+          : [],
+      ),
+    },
+  ];
+}
+
+/** The whole comparison run (`npm run compare`); sets `process.exitCode` to 1 on errors. */
+export async function runComparison(options: CompareOptions): Promise<void> {
+  const quick = options.quick === true;
+  const only = RUN_ORDER.filter((s) => (options.only ?? SCENARIO_NAMES).includes(s));
+  const DOCS = path.resolve(options.out ?? path.join(REPO_ROOT, 'docs'));
+  const scenarios = loadScenarios({ quick });
+  const started = performance.now();
+  const date = new Date();
+  const dirName = quick ? 'quick' : date.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  const resultsDir = path.join(DOCS, 'results', dirName);
+  rmSync(resultsDir, { recursive: true, force: true });
+  mkdirSync(resultsDir, { recursive: true });
+  const log = stderrLog;
+
+  log(
+    `compare${quick ? ' --quick' : ''}: ${only.join(', ')}; starting the droplet (with FerretDB) and the serverless offline stack...`,
+  );
+  const running: RunningTarget[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled(running.map((r) => r.stop()));
+    running.length = 0;
+  };
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping the deployments...');
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const errors: string[] = [];
+  const summaries: Summary[] = [];
+  try {
+    const [droplet, serverless] = await Promise.allSettled([
+      startDropletTarget({
+        signingSecret: SECRET,
+        maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,
+      }),
+      startServerlessTarget({
+        signingSecret: SECRET,
+        maxNewConnectionsPerSecond:
+          scenarios.targets['serverless-local'].maxNewConnectionsPerSecond,
+      }),
+    ]);
+    for (const r of [droplet, serverless]) {
+      if (r.status === 'fulfilled') running.push(r.value);
+      else throw r.reason;
+    }
+    log(
+      `ready in ${Math.round((performance.now() - started) / 1000)} s: ${running.map((r) => `${r.target.name} ${r.target.httpUrl}`).join(', ')}`,
+    );
+
+    for (const name of only) {
+      if (interrupted) break;
+      log(`\n=== ${name} ===`);
+      await Promise.all(running.map((r) => settleTarget(r.target, log)));
+      const runs: AnyScenarioRun[] = running.map((r) =>
+        createRun(name, r.target, scenarios[name], {
+          log,
+          firstAddress: FIRST_ADDRESS[r.target.name] ?? 100,
+          otherPids: () => running.filter((o) => o !== r).flatMap((o) => o.target.serverPids()),
+        }),
+      );
+      const failed = new Set<AnyScenarioRun>();
+      const steps = Math.max(...runs.map((r) => r.stepCount));
+      for (let i = 0; i < steps && !interrupted; i++) {
+        // Interleaved: one step of each deployment in turn, so machine noise hits both alike.
+        for (const run of runs) {
+          if (failed.has(run)) continue;
+          try {
+            await run.runStep(i);
+          } catch (err) {
+            failed.add(run);
+            const msg = `${run.target.name} ${name} step ${i + 1}: ${err instanceof Error ? err.message : String(err)}`;
+            errors.push(msg);
+            log(`ERROR ${msg}`);
+          }
+        }
+      }
+      for (const run of runs) {
+        const summary = summarySchema.parse(await run.finish());
+        summaries.push(summary);
+        const file = path.join(resultsDir, `${name}.${run.target.name}.json`);
+        writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+      }
+    }
+  } finally {
+    const targets: RunMeta['targets'] = Object.fromEntries(
+      running.map((r) => [r.target.name, r.notes]),
+    );
+    await stopAll();
+    if (summaries.length > 0) {
+      const charts: ChartSpec[] = [];
+      for (const c of chartSpecs(summaries)) {
+        const { name, ...spec } = c as Omit<ChartSpec, 'file'> & { name: string };
+        const rel = `results/${dirName}/${name}.svg`;
+        const chart: ChartSpec = { ...spec, file: rel };
+        if (chart.rows.length > 0) writeFileSync(path.join(DOCS, rel), await renderChart(chart));
+        charts.push(chart);
+      }
+      const cpus = os.cpus();
+      const meta: RunMeta = {
+        date: date.toISOString(),
+        quick,
+        cores: cpus.length,
+        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+        memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+        node: process.version,
+        os: `${os.type()} ${os.release()}`,
+        commit: gitCommit(),
+        command: `npm run compare${quick ? ' -- --quick' : ''}${only.length < SCENARIO_NAMES.length ? ` --only ${only.join(',')}` : ''}`,
+        wallSeconds: (performance.now() - started) / 1000,
+        resultsDir: `results/${dirName}`,
+        targets,
+        errors,
+      };
+      const report = path.join(DOCS, quick ? 'comparison-quick.md' : 'comparison.md');
+      writeFileSync(report, renderReport(meta, summaries, charts));
+      writeFileSync(path.join(resultsDir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
+      log(
+        `\nwrote ${path.relative(REPO_ROOT, report)} and ${path.relative(REPO_ROOT, resultsDir)}/ in ${Math.round(meta.wallSeconds)} s`,
+      );
+    }
+  }
+  if (errors.length > 0) process.exitCode = 1;
+}

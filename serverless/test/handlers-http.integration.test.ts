@@ -1,0 +1,389 @@
+/**
+ * The HTTP handlers invoked with real HTTP API (payload 2.0) events against real dynalite and the
+ * local SNS of serverless-offline-sns: header names in any case, base64 bodies decoded as bytes,
+ * the publish to SNS, the read routes, reconcile, and 503 once the store is gone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type ReconcileReport } from '@reactometer/shared';
+import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
+import { httpApiEvent } from './support/events.js';
+import { freePort } from '@reactometer/devkit';
+import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
+import { startLocalSns, type LocalSns } from './support/local-sns.js';
+
+type Handler = (
+  event: ReturnType<typeof httpApiEvent>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const SECRET = 'handler-test-secret';
+let backend: HandlerBackend;
+let sns: LocalSns;
+let published: string[];
+let slackEvents: Handler;
+let reactions: Handler;
+let reconcileHandler: (event?: { repair?: boolean }) => Promise<ReconcileReport>;
+
+let sequence = 0;
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A reaction_added body for a fresh emoji and event. */
+function addEvent(emoji: string, user = 'U1', offsetMicros = 100): Record<string, unknown> {
+  sequence++;
+  const base = now() - 60;
+  return reactionEventPayload({
+    eventId: `EvHTTP${process.pid}${sequence}`,
+    type: 'reaction_added',
+    user,
+    reaction: emoji,
+    eventTs: `${base}.${String(offsetMicros).padStart(6, '0')}`,
+    item: { type: 'message', channel: 'CHANDLERS', ts: `${base}.000001` },
+  });
+}
+
+function emojiName(tag: string): string {
+  sequence++;
+  return `h-${tag}-${process.pid}-${sequence}`;
+}
+
+function parse(result: APIGatewayProxyStructuredResultV2): unknown {
+  return JSON.parse(result.body ?? 'null');
+}
+
+async function countOf(emoji: string): Promise<number> {
+  const res = await reactions(httpApiEvent({ method: 'GET', path: '/reactions' }));
+  const body = parse(res) as { reactions: { emoji: string; count: number }[] };
+  return body.reactions.find((r) => r.emoji === emoji)?.count ?? 0;
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  backend = await startHandlerBackend();
+  sns = await startLocalSns(await freePort());
+  const topic = await sns.topicWithRecorder(`handlers-${process.pid}`);
+  published = topic.messages;
+  applyEnv({
+    ...backend.env,
+    SLACK_SIGNING_SECRET: SECRET,
+    COUNTS_TOPIC_ARN: topic.topicArn,
+    SNS_ENDPOINT: sns.endpoint,
+    DYNAMODB_REQUEST_TIMEOUT_MS: '500',
+  });
+  ({ handler: slackEvents } = (await import('../src/handlers/slack-events.js')) as {
+    handler: Handler;
+  });
+  ({ handler: reactions } = (await import('../src/handlers/reactions.js')) as { handler: Handler });
+  ({ handler: reconcileHandler } = (await import('../src/handlers/reconcile.js')) as {
+    handler: typeof reconcileHandler;
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await sns?.stop();
+  await backend?.stop();
+});
+
+describe('POST /slack/events', () => {
+  it('accepts lowercase headers (as HTTP API sends them), counts and publishes the absolute count to SNS', async () => {
+    const emoji = emojiName('lower');
+    const signed = signSlackBody(SECRET, addEvent(emoji), now());
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+      }),
+    );
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(res.headers?.['content-type']).toMatch(/application\/json/);
+    expect(await countOf(emoji)).toBe(1);
+
+    await waitFor(() => published.some((m) => m.includes(emoji)), 'the SNS message');
+    const message = JSON.parse(published.find((m) => m.includes(emoji))!) as unknown;
+    expect(message).toEqual({ type: 'update', reactions: [{ emoji, count: 1, version: 1 }] });
+  });
+
+  it('accepts mixed-case header names', async () => {
+    const emoji = emojiName('mixed');
+    const signed = signSlackBody(SECRET, addEvent(emoji), now());
+    const headers = {
+      'Content-Type': signed.headers['content-type']!,
+      'X-Slack-Request-Timestamp': signed.headers['x-slack-request-timestamp']!,
+      'X-SLACK-SIGNATURE': signed.headers['x-slack-signature']!,
+    };
+    const res = await slackEvents(
+      httpApiEvent({ method: 'POST', path: '/slack/events', headers, body: signed.body }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(await countOf(emoji)).toBe(1);
+  });
+
+  it('verifies a base64 body on its decoded bytes, non-ASCII characters included', async () => {
+    const emoji = emojiName('b64');
+    const body = { ...addEvent(emoji), note: 'naïve café ☕ 絵文字 🎉' };
+    const signed = signSlackBody(SECRET, body, now());
+    expect(signed.body.byteLength).toBeGreaterThan(
+      Buffer.from(JSON.stringify(body), 'latin1').byteLength,
+    );
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+        base64: true,
+      }),
+    );
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(await countOf(emoji)).toBe(1);
+  });
+
+  it('checks the signature on the exact bytes: an invalid UTF-8 byte is a 400, not a 401', async () => {
+    // Correctly signed bytes that are not valid UTF-8. A handler that turned the base64 body into
+    // a string and back would alter the byte (U+FFFD) and fail the signature (401) instead.
+    const text = JSON.stringify({ ...addEvent(emojiName('bad-utf8')), note: '@@' });
+    const bytes = Buffer.concat([
+      Buffer.from(text.slice(0, text.indexOf('@@')), 'utf8'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(text.slice(text.indexOf('@@') + 2), 'utf8'),
+    ]);
+    const signed = signSlackBody(SECRET, bytes, now());
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+        base64: true,
+      }),
+    );
+    expect({
+      status: res.statusCode,
+      code: (parse(res) as { error: { code: string } }).error.code,
+    }).toEqual({
+      status: 400,
+      code: 'invalid_json',
+    });
+  });
+
+  it('echoes the url_verification challenge', async () => {
+    const signed = signSlackBody(
+      SECRET,
+      { token: 't', challenge: 'chal-123', type: 'url_verification' },
+      now(),
+    );
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+        base64: true,
+      }),
+    );
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 200,
+      body: { challenge: 'chal-123' },
+    });
+  });
+
+  it('answers 401 for a wrong signature and counts nothing', async () => {
+    const emoji = emojiName('unsigned');
+    const signed = signSlackBody(`not-${SECRET}`, addEvent(emoji), now());
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+      }),
+    );
+    expect(res.statusCode).toBe(401);
+    expect((parse(res) as { error: { code: string } }).error.code).toBe('invalid_signature');
+    expect(await countOf(emoji)).toBe(0);
+  });
+
+  it('answers 401 when the body is missing altogether', async () => {
+    const res = await slackEvents(httpApiEvent({ method: 'POST', path: '/slack/events' }));
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('answers 413 for an oversized base64 body', async () => {
+    const body = { ...addEvent(emojiName('big')), padding: 'x'.repeat(70 * 1024) };
+    const signed = signSlackBody(SECRET, body, now());
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+        base64: true,
+      }),
+    );
+    expect({
+      status: res.statusCode,
+      code: (parse(res) as { error: { code: string } }).error.code,
+    }).toEqual({
+      status: 413,
+      code: 'payload_too_large',
+    });
+  });
+
+  it("treats Slack's retry of the same event as a no-op", async () => {
+    const emoji = emojiName('retry');
+    const body = addEvent(emoji);
+    for (const retry of ['', '1', '2']) {
+      const signed = signSlackBody(
+        SECRET,
+        body,
+        now(),
+        retry ? { 'X-Slack-Retry-Num': retry, 'X-Slack-Retry-Reason': 'http_timeout' } : {},
+      );
+      const res = await slackEvents(
+        httpApiEvent({
+          method: 'POST',
+          path: '/slack/events',
+          headers: signed.headers,
+          body: signed.body,
+        }),
+      );
+      expect(res.statusCode).toBe(200);
+    }
+    expect(await countOf(emoji)).toBe(1);
+  });
+});
+
+describe('GET /reactions and GET /healthz', () => {
+  it('lists counts highest first, zero counts left out, with no-store caching', async () => {
+    const [a, b] = [emojiName('top'), emojiName('zero')];
+    for (const user of ['U1', 'U2', 'U3']) {
+      const signed = signSlackBody(SECRET, addEvent(a, user), now());
+      expect(
+        (
+          await slackEvents(
+            httpApiEvent({
+              method: 'POST',
+              path: '/slack/events',
+              headers: signed.headers,
+              body: signed.body,
+            }),
+          )
+        ).statusCode,
+      ).toBe(200);
+    }
+    await backend.client.send(
+      new PutCommand({
+        TableName: backend.tables.counts,
+        Item: { emoji: b, count: 0, version: 3 },
+      }),
+    );
+    const res = await reactions(httpApiEvent({ method: 'GET', path: '/reactions' }));
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['cache-control']).toBe('no-store');
+    const listed = (
+      parse(res) as { reactions: { emoji: string; count: number; version: number }[] }
+    ).reactions;
+    expect(listed.find((r) => r.emoji === a)).toEqual({ emoji: a, count: 3, version: 3 });
+    expect(listed.some((r) => r.emoji === b)).toBe(false);
+    for (let i = 1; i < listed.length; i++)
+      expect(listed[i - 1]!.count).toBeGreaterThanOrEqual(listed[i]!.count);
+  });
+
+  it('GET /healthz answers 200 while the store answers', async () => {
+    const res = await reactions(httpApiEvent({ method: 'GET', path: '/healthz' }));
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 200,
+      body: { status: 'ok' },
+    });
+  });
+
+  it('an unknown route is a 404 with the error envelope', async () => {
+    const res = await reactions(httpApiEvent({ method: 'GET', path: '/nope' }));
+    expect({
+      status: res.statusCode,
+      code: (parse(res) as { error: { code: string } }).error.code,
+    }).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
+  });
+});
+
+describe('reconcile', () => {
+  it('finds a wrong count, repairs it, and a dry run changes nothing', async () => {
+    const emoji = emojiName('drift');
+    for (const user of ['U1', 'U2']) {
+      const signed = signSlackBody(SECRET, addEvent(emoji, user), now());
+      await slackEvents(
+        httpApiEvent({
+          method: 'POST',
+          path: '/slack/events',
+          headers: signed.headers,
+          body: signed.body,
+        }),
+      );
+    }
+    // A crash between the two writes, simulated: the count says 7, the states say 2.
+    await backend.client.send(
+      new PutCommand({ TableName: backend.tables.counts, Item: { emoji, count: 7, version: 50 } }),
+    );
+
+    const dry = await reconcileHandler({ repair: false });
+    expect(dry.drift.find((d) => d.emoji === emoji)).toEqual({
+      emoji,
+      stored: 7,
+      expected: 2,
+      repaired: false,
+    });
+    expect(await countOf(emoji)).toBe(7);
+
+    const report = await reconcileHandler({});
+    expect(report.drift.find((d) => d.emoji === emoji)).toEqual({
+      emoji,
+      stored: 7,
+      expected: 2,
+      repaired: true,
+    });
+    expect(await countOf(emoji)).toBe(2);
+  });
+});
+
+describe('when DynamoDB is gone', () => {
+  // Last in this file: it stops the store.
+  it('POST /slack/events and GET /healthz answer 503 store_unavailable, so Slack retries', async () => {
+    await backend.dynalite.stop();
+    const signed = signSlackBody(SECRET, addEvent(emojiName('down')), now());
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: signed.headers,
+        body: signed.body,
+      }),
+    );
+    expect({
+      status: res.statusCode,
+      code: (parse(res) as { error: { code: string } }).error.code,
+    }).toEqual({
+      status: 503,
+      code: 'store_unavailable',
+    });
+    const health = await reactions(httpApiEvent({ method: 'GET', path: '/healthz' }));
+    expect(health.statusCode).toBe(503);
+  }, 20_000);
+});

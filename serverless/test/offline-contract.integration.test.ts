@@ -1,0 +1,29 @@
+/**
+ * The deployment contract (shared with the droplet) against the local serverless stack:
+ * serverless-offline's HTTP API and WebSocket API, the Lambda handlers, dynalite, and
+ * serverless-offline-sns delivering count changes to the fan-out function.
+ */
+import { describeDeploymentContract } from '@reactometer/shared/contract-tests';
+import { startOfflineStack } from '@reactometer/devkit/offline';
+
+const signingSecret = `offline-contract-${process.pid}`;
+
+describeDeploymentContract(
+  'serverless offline',
+  async () => {
+    const stack = await startOfflineStack({ signingSecret });
+    return {
+      httpUrl: stack.httpUrl,
+      wsUrl: stack.wsUrl,
+      signingSecret,
+      teardown: () => stack.stop(),
+    };
+  },
+  {
+    // Updates travel Slack handler -> SNS -> fan-out -> @connections; a cold fan-out adds a bundle load.
+    wsTimeoutMs: 15_000,
+    setupTimeoutMs: 180_000,
+    // API Gateway has its own frame limit (32 KB per frame) and cannot close a socket with 1009.
+    closesOversizedFrames: false,
+  },
+);
