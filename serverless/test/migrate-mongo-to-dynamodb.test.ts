@@ -21,7 +21,6 @@ import { createDocumentClient, destroyDocumentClient } from '../src/adapters/dyn
 import { DynamoReactionStore } from '../src/adapters/dynamodb-reaction-store.js';
 import { startDynalite, type RunningDynalite } from '../src/local/dynalite-server.js';
 import { createTables, type TableNames } from '../src/local/table-definitions.js';
-import { DynamoCountInserter } from '../src/migrate/dynamodb-count-inserter.js';
 import { runMigrateCli } from '../src/migrate/migrate-cli.js';
 import {
   compareStates,
@@ -143,7 +142,7 @@ async function freshPair(): Promise<Pair> {
     deps: {
       source,
       target,
-      targetCounts: new DynamoCountInserter(client!, names.counts),
+      targetCounts: target,
       clock: systemClock,
       pendingLeaseMs: LEASE_MS,
     },

@@ -13,7 +13,6 @@ import {
 } from '../../../legacy-server/src/mongo-reaction-store.js';
 import { createDocumentClient, destroyDocumentClient } from '../adapters/dynamodb-client.js';
 import { DynamoReactionStore } from '../adapters/dynamodb-reaction-store.js';
-import { DynamoCountInserter } from './dynamodb-count-inserter.js';
 import { formatMigrationReport, migrateMongoToDynamo } from './migrate-mongo-to-dynamodb.js';
 
 export const USAGE = `usage: npm run migrate -- --mongodb-uri URI --states-table NAME --counts-table NAME [options]
@@ -141,7 +140,7 @@ export async function runMigrateCli(argv: readonly string[], io: CliIo): Promise
       {
         source,
         target,
-        targetCounts: new DynamoCountInserter(client, countsTable!),
+        targetCounts: target,
         clock: systemClock,
         pendingLeaseMs,
       },

@@ -7,8 +7,8 @@
  * read and written by the same mappings the deployments use (a malformed document fails loudly in
  * the adapter instead of being copied). The one exception is writing a count: the port's
  * `setCount` always starts a new count at version 1, and the version is what dashboards use to
- * drop stale updates, so counts are inserted with their version through `CountInserter` (a
- * conditional PutItem of the adapter's item shape).
+ * drop stale updates, so counts are inserted with their version through `CountInserter`
+ * (`DynamoReactionStore.insertCount`, a conditional PutItem in the adapter that owns the item).
  *
  * Dual feed. While the migration runs, both deployments may receive the same Slack events (see
  * docs/migration.md), so the target can legitimately be ahead of the source: a state with a later
