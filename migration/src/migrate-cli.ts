@@ -10,9 +10,12 @@ import { systemClock } from '@reactometer/shared';
 import {
   createMongoReactionStore,
   type MongoReactionStore,
-} from '../../../legacy-server/src/mongo-reaction-store.js';
-import { createDocumentClient, destroyDocumentClient } from '../adapters/dynamodb-client.js';
-import { DynamoReactionStore } from '../adapters/dynamodb-reaction-store.js';
+} from '@reactometer/legacy-server/mongo-reaction-store';
+import {
+  createDocumentClient,
+  destroyDocumentClient,
+  DynamoReactionStore,
+} from '@reactometer/serverless';
 import { formatMigrationReport, migrateMongoToDynamo } from './migrate-mongo-to-dynamodb.js';
 
 export const USAGE = `usage: npm run migrate -- --mongodb-uri URI --states-table NAME --counts-table NAME [options]

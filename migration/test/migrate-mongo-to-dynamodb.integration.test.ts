@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   applyReactionEvent,
   systemClock,
@@ -11,48 +8,34 @@ import {
   type ReactionStore,
 } from '@reactometer/shared';
 import { RecordingPublisher } from '@reactometer/shared/testing';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startFerretDb, type FerretDbProcess } from '../../scripts/lib/ferretdb.js';
 import {
   createMongoReactionStore,
   type MongoReactionStore,
-} from '../../legacy-server/src/mongo-reaction-store.js';
-import { createDocumentClient, destroyDocumentClient } from '../src/adapters/dynamodb-client.js';
-import { DynamoReactionStore } from '../src/adapters/dynamodb-reaction-store.js';
-import { startDynalite, type RunningDynalite } from '../src/local/dynalite-server.js';
-import { createTables, type TableNames } from '../src/local/table-definitions.js';
-import { runMigrateCli } from '../src/migrate/migrate-cli.js';
+} from '@reactometer/legacy-server/mongo-reaction-store';
+import { DynamoReactionStore, type TableNames } from '@reactometer/serverless';
+import { runMigrateCli } from '../src/migrate-cli.js';
 import {
   compareStates,
   migrateMongoToDynamo,
   verifyMigration,
   type MigrationDeps,
   type MigrationReport,
-} from '../src/migrate/migrate-mongo-to-dynamodb.js';
+} from '../src/migrate-mongo-to-dynamodb.js';
+import { startLocalStores, type LocalStores } from './support/local-stores.js';
 
-const REGION = 'us-east-1';
 const LEASE_MS = 10_000;
 
-let ferret: FerretDbProcess | undefined;
-let dataDir: string | undefined;
-let dynalite: RunningDynalite | undefined;
-let client: DynamoDBDocumentClient | undefined;
+let stores: LocalStores | undefined;
 const mongoStores: MongoReactionStore[] = [];
 let seq = 0;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'migrate-ferret-'));
-  ferret = await startFerretDb({ dataDir });
-  dynalite = await startDynalite();
-  client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
+  stores = await startLocalStores();
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(mongoStores.map((s) => s.close().catch(() => undefined)));
-  if (client !== undefined) destroyDocumentClient(client);
-  await dynalite?.stop();
-  await ferret?.stop();
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  await stores?.stop();
 });
 
 function reaction(
@@ -109,7 +92,7 @@ interface Pair {
 async function freshPair(): Promise<Pair> {
   const id = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const mongoDb = `migrate_${id.replace(/-/g, '_')}`;
-  const source = await createMongoReactionStore({ uri: ferret!.uri, dbName: mongoDb });
+  const source = await createMongoReactionStore({ uri: stores!.mongoUri, dbName: mongoDb });
   mongoStores.push(source);
   for (const event of HISTORY) await apply(source, event);
   // A pending marker from a crash long ago (older than the lease) whose count is already
@@ -127,9 +110,9 @@ async function freshPair(): Promise<Pair> {
     counts: `m-${id}-counts`,
     connections: `m-${id}-connections`,
   };
-  await createTables(client!, names);
+  await stores!.createTables(names);
   const target = new DynamoReactionStore({
-    client: client!,
+    client: stores!.client,
     statesTable: names.states,
     countsTable: names.counts,
     scanPageSize: 4, // many pages even for this small data set
@@ -343,11 +326,11 @@ describe('npm run migrate (CLI)', () => {
     const { names, mongoDb } = await freshPair();
     const args = [
       '--mongodb-uri',
-      ferret!.uri,
+      stores!.mongoUri,
       '--mongodb-db',
       mongoDb,
       '--dynamodb-endpoint',
-      dynalite!.endpoint,
+      stores!.dynamoEndpoint,
       '--states-table',
       names.states,
       '--counts-table',
