@@ -1,7 +1,7 @@
 /**
  * `npm run migrate -- --mongodb-uri URI --states-table T --counts-table T [options]`: copies the
  * droplet's MongoDB data into the serverless deployment's DynamoDB tables and verifies the result
- * (see migrate-mongo-to-dynamodb.ts and docs/migration.md). Not imported by any Lambda handler, so
+ * (see migrate-reactions.ts and docs/migration.md). Not imported by any Lambda handler, so
  * neither this file nor the `mongodb` driver ends up in a function bundle.
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +16,8 @@ import {
   destroyDocumentClient,
   DynamoReactionStore,
 } from '@reactometer/serverless';
-import { formatMigrationReport, migrateMongoToDynamo } from './migrate-mongo-to-dynamodb.js';
+import { formatMigrationReport } from './format-report.js';
+import { migrateReactions } from './migrate-reactions.js';
 
 export const USAGE = `usage: npm run migrate -- --mongodb-uri URI --states-table NAME --counts-table NAME [options]
 
@@ -139,7 +140,7 @@ export async function runMigrateCli(argv: readonly string[], io: CliIo): Promise
       statesTable: statesTable!,
       countsTable: countsTable!,
     });
-    const report = await migrateMongoToDynamo(
+    const report = await migrateReactions(
       {
         source,
         target,

@@ -15,12 +15,11 @@ import {
 import { DynamoReactionStore, type TableNames } from '@reactometer/serverless';
 import { runMigrateCli } from '../src/migrate-cli.js';
 import {
-  compareStates,
-  migrateMongoToDynamo,
+  migrateReactions,
   verifyMigration,
-  type MigrationDeps,
   type MigrationReport,
-} from '../src/migrate-mongo-to-dynamodb.js';
+} from '../src/migrate-reactions.js';
+import type { MigrationDeps } from '../src/ports.js';
 import { startLocalStores, type LocalStores } from './support/local-stores.js';
 
 const LEASE_MS = 10_000;
@@ -154,7 +153,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     expect(sourceStates).toHaveLength(8);
     expect(sourceCounts.find((c) => c.emoji === '+1')?.count).toBe(3);
 
-    const report = await migrateMongoToDynamo(deps, { batchSize: 3 });
+    const report = await migrateReactions(deps, { batchSize: 3 });
 
     expect(errorsOf(report)).toEqual([]);
     expect(report.ok).toBe(true);
@@ -179,8 +178,8 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('is idempotent: a second run copies nothing and reports "already present, identical"', async () => {
     const { deps } = await freshPair();
-    await migrateMongoToDynamo(deps);
-    const again = await migrateMongoToDynamo(deps);
+    await migrateReactions(deps);
+    const again = await migrateReactions(deps);
     expect(again.ok).toBe(true);
     expect(again.copy).toMatchObject({
       statesCopied: 0,
@@ -196,14 +195,14 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     const { source, target, deps } = await freshPair();
     const states = await allStates(source);
     for (const s of states.slice(0, 4)) expect(await target.putState(s, null)).toBe(true);
-    const report = await migrateMongoToDynamo(deps);
+    const report = await migrateReactions(deps);
     expect(report.ok).toBe(true);
     expect(report.copy).toMatchObject({ statesCopied: 4, statesAlreadyIdentical: 4 });
   });
 
   it('a dry run reports what it would copy and writes nothing', async () => {
     const { target, deps } = await freshPair();
-    const report = await migrateMongoToDynamo(deps, { dryRun: true });
+    const report = await migrateReactions(deps, { dryRun: true });
     expect(report.ok).toBe(true);
     expect(report.verify).toBeNull();
     expect(report.copy).toMatchObject({ statesCopied: 8 });
@@ -213,7 +212,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('fails verification naming a tampered count on the target', async () => {
     const { target, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
+    expect((await migrateReactions(deps)).ok).toBe(true);
     const tada = (await target.listCounts()).find((c) => c.emoji === 'tada')!;
     expect(await target.setCount('tada', 5, tada.version)).not.toBeNull();
 
@@ -233,12 +232,12 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('dual feed: a state newer on the target and a reaction only the target saw are reported, not errors', async () => {
     const { target, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
+    expect((await migrateReactions(deps)).ok).toBe(true);
     // Events that reached the serverless deployment but not (yet) the droplet.
     await apply(target, reaction('U1', '+1', false, 1_700_000_200));
     await apply(target, reaction('U8', 'rocket', true, 1_700_000_201, 'C3'));
 
-    const report = await migrateMongoToDynamo(deps);
+    const report = await migrateReactions(deps);
 
     expect(errorsOf(report)).toEqual([]);
     expect(report.ok).toBe(true);
@@ -254,7 +253,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('a state newer on the source (the target missed an event) is an error naming the reaction', async () => {
     const { source, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
+    expect((await migrateReactions(deps)).ok).toBe(true);
     await apply(source, reaction('U1', 'tada', false, 1_700_000_300));
 
     const report = await verifyMigration(deps);
@@ -266,42 +265,45 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     expect(stateErrors[0]!.message).toContain('newer on the source');
   });
 
+  it('a difference the copy runs into is judged once, by the verification', async () => {
+    const { source, deps } = await freshPair();
+    expect((await migrateReactions(deps)).ok).toBe(true);
+    await apply(source, reaction('U1', 'tada', false, 1_700_000_300));
+
+    const report = await migrateReactions(deps);
+
+    expect(report.ok).toBe(false);
+    // The copy notes it (info) and leaves it to verify, which reads both sides again.
+    const notes = report.findings.filter((f) => f.subject === 'state' && f.severity === 'info');
+    expect(notes.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^not copied: newer on the source.*; checked by verify$/),
+    ]);
+    expect(errorsOf(report).filter((f) => f.subject === 'state')).toHaveLength(1);
+    expect(report.errors).toBe(1);
+  });
+
+  it('refuses dryRun with verifyOnly, which would check nothing and report OK', async () => {
+    const { deps } = await freshPair();
+    await expect(migrateReactions(deps, { dryRun: true, verifyOnly: true })).rejects.toThrow(
+      RangeError,
+    );
+  });
+
   it('dual feed started before the copy: the early target count is reported, and --repair-counts fixes it', async () => {
     const { target, deps } = await freshPair();
     // Dual feed ran before the migration: the target counted one new +1 from zero.
     await apply(target, reaction('U9', '+1', true, 1_700_000_400, 'C9'));
 
-    const plain = await migrateMongoToDynamo(deps);
+    const plain = await migrateReactions(deps);
     expect(plain.ok).toBe(false);
     expect(errorsOf(plain).map((e) => `${e.subject}:${e.id}`)).toEqual(
       expect.arrayContaining(['count:+1', 'reconcile:+1']),
     );
 
-    const repaired = await migrateMongoToDynamo(deps, { repairCounts: true });
+    const repaired = await migrateReactions(deps, { repairCounts: true });
     expect(errorsOf(repaired)).toEqual([]);
     expect(repaired.ok).toBe(true);
     expect((await target.listCounts()).find((c) => c.emoji === '+1')?.count).toBe(4);
-  });
-});
-
-describe('compareStates', () => {
-  const base: ReactionState = {
-    key: 'k',
-    ref: { team: 'T', item: 'i', user: 'U', reaction: 'x' },
-    baseEmoji: 'x',
-    present: true,
-    eventTs: '001700000000.000001',
-    rev: 2,
-    pending: null,
-  };
-  it('classifies every case', () => {
-    expect(compareStates(base, base)).toBe('identical');
-    expect(compareStates(base, { ...base, rev: 7 })).toBe('same-event');
-    expect(compareStates(base, { ...base, eventTs: '001700000000.000002' })).toBe('target-newer');
-    expect(compareStates({ ...base, eventTs: '001700000000.000002' }, base)).toBe('source-newer');
-    expect(compareStates(base, { ...base, present: false })).toBe('conflict');
-    expect(compareStates(base, null)).toBe('missing-on-target');
-    expect(compareStates(null, base)).toBe('target-only');
   });
 });
 
