@@ -1,144 +1,171 @@
 /**
  * `npm run migrate -- --mongodb-uri URI --states-table T --counts-table T [options]`: copies the
  * droplet's MongoDB data into the serverless deployment's DynamoDB tables and verifies the result
- * (see migrate-reactions.ts and docs/migration.md). Not imported by any Lambda handler, so
- * neither this file nor the `mongodb` driver ends up in a function bundle.
+ * (see migrate-reactions.ts and docs/migration.md).
+ *
+ * The composition root of the migration: the only file that names the concrete stores. They are
+ * imported once the command line is valid, so that `--help` and a usage error answer without
+ * loading the MongoDB driver or the AWS SDK.
  */
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { systemClock } from '@reactometer/shared';
 import {
-  createMongoReactionStore,
-  type MongoReactionStore,
-} from '@reactometer/legacy-server/mongo-reaction-store';
-import {
-  createDocumentClient,
-  destroyDocumentClient,
-  DynamoReactionStore,
-} from '@reactometer/serverless';
-import { formatMigrationReport } from './format-report.js';
-import { migrateReactions } from './migrate-reactions.js';
+  CliError,
+  createCommand,
+  EXIT,
+  InvalidArgumentError,
+  numberOption,
+  Option,
+  runCli,
+} from '@reactometer/cli';
+// Types only (erased): the modules themselves are imported once the command line is valid.
+import type { MongoReactionStore } from '@reactometer/legacy-server/mongo-reaction-store';
 
-export const USAGE = `usage: npm run migrate -- --mongodb-uri URI --states-table NAME --counts-table NAME [options]
+/**
+ * Any failure after the command line was accepted (a store unreachable, a missing table). Not
+ * `EXIT.failure`: 1 means "differences found", and a run that could not compare must not read as
+ * one (docs/migration.md documents 2).
+ */
+const EXIT_ERROR = 2;
 
-Copies every reaction state and emoji count from the droplet's MongoDB into the serverless
-deployment's DynamoDB tables, then verifies both sides (states by content hash, counts, and
-reconcile in report-only mode on the target). Safe to re-run: nothing is copied twice.
-
-  --mongodb-uri URI          source (default: MONGODB_URI)
-  --mongodb-db NAME          source database (default: MONGODB_DB or reactometer)
-  --dynamodb-endpoint URL    target endpoint, e.g. http://localhost:4567 for dynalite
-                             (default: DYNAMODB_ENDPOINT, else the regional AWS endpoint)
-  --region REGION            default: AWS_REGION or us-east-1
-  --states-table NAME        target states table (default: STATES_TABLE)
-  --counts-table NAME        target counts table (default: COUNTS_TABLE)
-  --dry-run                  report what would be copied; write nothing, skip verification
-  --verify-only              copy nothing; only verify
-  --repair-counts            after copying, recompute target counts from target states
-                             (reconcile with repair): needed when dual-fed events created
-                             counts on the target before the history was copied
-  --batch-size N             states compared/written concurrently (default 25)
-  --pending-lease-ms N       the deployments' PENDING_LEASE_MS (default 10000)
-  --json                     print the full report as JSON on stdout
-  --help
-
-Exit codes: 0 verified (or dry run without conflicts); 1 differences found; 2 error.`;
-
-export const EXIT_OK = 0;
-export const EXIT_DIFFERENCES = 1;
-export const EXIT_ERROR = 2;
-
-export interface CliIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (text: string) => void;
-  readonly err: (line: string) => void;
+interface MigrateOptions {
+  readonly mongodbUri?: string;
+  readonly mongodbDb: string;
+  readonly dynamodbEndpoint?: string;
+  readonly region: string;
+  readonly statesTable?: string;
+  readonly countsTable?: string;
+  readonly dryRun?: true;
+  readonly verifyOnly?: true;
+  readonly repairCounts?: true;
+  readonly batchSize: number;
+  readonly pendingLeaseMs: number;
+  readonly json?: true;
 }
 
-function positiveInt(name: string, raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1)
-    throw new Error(`--${name}: must be a positive integer`);
-  return Number(raw);
+const MONGODB_URI = /^mongodb(\+srv)?:\/\/\S+$/;
+
+function mongoUri(raw: string): string {
+  if (!MONGODB_URI.test(raw)) {
+    throw new InvalidArgumentError('must be a mongodb:// or mongodb+srv:// connection string');
+  }
+  return raw;
 }
 
-export async function runMigrateCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        'mongodb-uri': { type: 'string' },
-        'mongodb-db': { type: 'string' },
-        'dynamodb-endpoint': { type: 'string' },
-        region: { type: 'string' },
-        'states-table': { type: 'string' },
-        'counts-table': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        'verify-only': { type: 'boolean', default: false },
-        'repair-counts': { type: 'boolean', default: false },
-        'batch-size': { type: 'string', default: '25' },
-        'pending-lease-ms': { type: 'string', default: '10000' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return EXIT_ERROR;
-  }
-  if (values.help) {
-    io.err(USAGE);
-    return EXIT_OK;
-  }
+const program = createCommand(
+  'migrate',
+  "Copies every reaction state and emoji count from the droplet's MongoDB into the serverless " +
+    "deployment's DynamoDB tables, then verifies both sides (states by content hash, counts, and " +
+    'reconcile in report-only mode on the target). Safe to re-run: nothing is copied twice.',
+)
+  .addOption(
+    new Option('--mongodb-uri <uri>', 'source (required)').env('MONGODB_URI').argParser(mongoUri),
+  )
+  .addOption(
+    new Option('--mongodb-db <name>', 'source database').env('MONGODB_DB').default('reactometer'),
+  )
+  .addOption(
+    new Option(
+      '--dynamodb-endpoint <url>',
+      'target endpoint, e.g. http://localhost:4567 for dynalite (default: the regional AWS endpoint)',
+    ).env('DYNAMODB_ENDPOINT'),
+  )
+  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('us-east-1'))
+  .addOption(
+    new Option('--states-table <name>', 'target states table (required)').env('STATES_TABLE'),
+  )
+  .addOption(
+    new Option('--counts-table <name>', 'target counts table (required)').env('COUNTS_TABLE'),
+  )
+  .addOption(
+    new Option(
+      '--dry-run',
+      'report what would be copied; write nothing, skip verification',
+    ).conflicts('verifyOnly'),
+  )
+  .option('--verify-only', 'copy nothing; only verify')
+  .option(
+    '--repair-counts',
+    'after copying, recompute target counts from target states (reconcile with repair): ' +
+      'needed when dual-fed events created counts on the target before the history was copied',
+  )
+  .option(
+    '--batch-size <n>',
+    'states compared/written concurrently',
+    numberOption({ integer: true, min: 1 }),
+    25,
+  )
+  .option(
+    '--pending-lease-ms <n>',
+    "the deployments' PENDING_LEASE_MS",
+    numberOption({ integer: true, min: 1 }),
+    10_000,
+  )
+  .option('--json', 'print the full report as JSON on stdout')
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 verified (or dry run without conflicts); 1 differences found; ' +
+      '2 usage error or failure.',
+  );
 
+/** The three settings without a default, all named at once when missing. */
+function requireTargets(o: MigrateOptions): { uri: string; states: string; counts: string } {
   const problems: string[] = [];
-  const mongoUri = values['mongodb-uri'] ?? io.env.MONGODB_URI;
-  const statesTable = values['states-table'] ?? io.env.STATES_TABLE;
-  const countsTable = values['counts-table'] ?? io.env.COUNTS_TABLE;
-  if (mongoUri === undefined || !/^mongodb(\+srv)?:\/\/\S+$/.test(mongoUri)) {
-    problems.push('--mongodb-uri: required, a mongodb:// or mongodb+srv:// connection string');
+  if (o.mongodbUri === undefined) {
+    problems.push(
+      '--mongodb-uri: required, a mongodb:// or mongodb+srv:// connection string (or MONGODB_URI)',
+    );
   }
-  if (statesTable === undefined || statesTable === '') problems.push('--states-table: required');
-  if (countsTable === undefined || countsTable === '') problems.push('--counts-table: required');
-  if (values['dry-run'] && values['verify-only']) {
-    problems.push('--dry-run and --verify-only: choose one');
+  if (o.statesTable === undefined || o.statesTable === '') {
+    problems.push('--states-table: required (or STATES_TABLE)');
   }
-  let batchSize = 25;
-  let pendingLeaseMs = 10_000;
-  try {
-    batchSize = positiveInt('batch-size', values['batch-size']);
-    pendingLeaseMs = positiveInt('pending-lease-ms', values['pending-lease-ms']);
-  } catch (err) {
-    problems.push((err as Error).message);
+  if (o.countsTable === undefined || o.countsTable === '') {
+    problems.push('--counts-table: required (or COUNTS_TABLE)');
   }
   if (problems.length > 0) {
-    io.err(`invalid arguments:\n  ${problems.join('\n  ')}\n\n${USAGE}`);
-    return EXIT_ERROR;
+    throw new CliError(`invalid arguments: ${problems.join('; ')}`, EXIT.usage);
   }
+  return { uri: o.mongodbUri!, states: o.statesTable!, counts: o.countsTable! };
+}
 
-  const endpoint = values['dynamodb-endpoint'] ?? io.env.DYNAMODB_ENDPOINT;
-  const region = values.region ?? io.env.AWS_REGION ?? 'us-east-1';
-  const client = createDocumentClient({
-    ...(endpoint === undefined ? {} : { endpoint }),
-    region,
+async function migrate(o: MigrateOptions): Promise<number> {
+  const targets = requireTargets(o);
+  // The SDK's "upgrade from Node 20" notice would land in the middle of the report on stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const [
+    { createMongoReactionStore },
+    serverless,
+    { systemClock },
+    { migrateReactions },
+    { formatMigrationReport },
+  ] = await Promise.all([
+    import('@reactometer/legacy-server/mongo-reaction-store'),
+    import('@reactometer/serverless'),
+    import('@reactometer/shared'),
+    import('./migrate-reactions.js'),
+    import('./format-report.js'),
+  ]);
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+  const client = serverless.createDocumentClient({
+    ...(o.dynamodbEndpoint === undefined ? {} : { endpoint: o.dynamodbEndpoint }),
+    region: o.region,
     requestTimeoutMs: 5_000,
     maxAttempts: 3,
   });
   let source: MongoReactionStore | undefined;
   try {
     source = await createMongoReactionStore({
-      uri: mongoUri!,
-      dbName: values['mongodb-db'] ?? io.env.MONGODB_DB ?? 'reactometer',
+      uri: targets.uri,
+      dbName: o.mongodbDb,
       // A batch job, not a request path: slower answers are fine, giving up early is not.
       serverSelectionTimeoutMs: 5_000,
       operationTimeoutMs: 30_000,
       queueTimeoutMs: 60_000,
     });
-    const target = new DynamoReactionStore({
+    // The target store is also the count inserter: insertCount keeps each count's version.
+    const target = new serverless.DynamoReactionStore({
       client,
-      statesTable: statesTable!,
-      countsTable: countsTable!,
+      statesTable: targets.states,
+      countsTable: targets.counts,
     });
     const report = await migrateReactions(
       {
@@ -146,42 +173,28 @@ export async function runMigrateCli(argv: readonly string[], io: CliIo): Promise
         target,
         targetCounts: target,
         clock: systemClock,
-        pendingLeaseMs,
+        pendingLeaseMs: o.pendingLeaseMs,
       },
       {
-        dryRun: values['dry-run'],
-        verifyOnly: values['verify-only'],
-        repairCounts: values['repair-counts'],
-        batchSize,
-        onProgress: (line) => io.err(line),
+        dryRun: o.dryRun === true,
+        verifyOnly: o.verifyOnly === true,
+        repairCounts: o.repairCounts === true,
+        batchSize: o.batchSize,
+        onProgress: say,
       },
     );
-    if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
-    io.err(formatMigrationReport(report));
-    return report.ok ? EXIT_OK : EXIT_DIFFERENCES;
+    if (o.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    say(formatMigrationReport(report));
+    return report.ok ? EXIT.ok : EXIT.failure;
   } catch (err) {
-    io.err(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT_ERROR;
+    throw new CliError(
+      `migration failed: ${err instanceof Error ? err.message : String(err)}`,
+      EXIT_ERROR,
+    );
   } finally {
     await source?.close().catch(() => undefined);
-    destroyDocumentClient(client);
+    serverless.destroyDocumentClient(client);
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // The SDK's "upgrade from Node 20" notice would land in the middle of the report on stderr.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  runMigrateCli(process.argv.slice(2), {
-    env: process.env,
-    out: (text) => process.stdout.write(text),
-    err: (line) => process.stderr.write(`${line}\n`),
-  }).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(
-        `migration failed: ${err instanceof Error ? err.message : String(err)}\n`,
-      );
-      process.exit(EXIT_ERROR);
-    },
-  );
-}
+await runCli<MigrateOptions>(program, migrate);

@@ -13,7 +13,6 @@ import {
   type MongoReactionStore,
 } from '@reactometer/legacy-server/mongo-reaction-store';
 import { DynamoReactionStore, type TableNames } from '@reactometer/serverless';
-import { runMigrateCli } from '../src/migrate-cli.js';
 import {
   migrateReactions,
   verifyMigration,
@@ -21,6 +20,7 @@ import {
 } from '../src/migrate-reactions.js';
 import type { MigrationDeps } from '../src/ports.js';
 import { startLocalStores, type LocalStores } from './support/local-stores.js';
+import { runMigrateCli } from './support/run-migrate-cli.js';
 
 const LEASE_MS = 10_000;
 
@@ -307,23 +307,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
   });
 });
 
-describe('npm run migrate (CLI)', () => {
-  function io() {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      io: { env: {}, out: (t: string) => out.push(t), err: (l: string) => err.push(l) },
-      out,
-      err,
-    };
-  }
-
-  it('rejects missing arguments with exit code 2 and names them', async () => {
-    const { io: cli, err } = io();
-    expect(await runMigrateCli([], cli)).toBe(2);
-    expect(err.join('\n')).toMatch(/--mongodb-uri: required[\s\S]*--states-table: required/);
-  });
-
+describe('npm run migrate (CLI, a child process)', () => {
   it('migrates, then re-runs idempotently, exiting 0 both times', async () => {
     const { names, mongoDb } = await freshPair();
     const args = [
@@ -340,12 +324,30 @@ describe('npm run migrate (CLI)', () => {
       '--batch-size',
       '5',
     ];
-    const first = io();
-    expect(await runMigrateCli(args, first.io)).toBe(0);
-    expect(first.err.join('\n')).toMatch(/copied 8; already present, identical: 0/);
-    const second = io();
-    expect(await runMigrateCli([...args, '--json'], second.io)).toBe(0);
-    expect(second.err.join('\n')).toMatch(/copied 0; already present, identical: 8/);
-    expect(JSON.parse(second.out.join('')).ok).toBe(true);
+    const first = await runMigrateCli(args);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/copied 8; already present, identical: 0/);
+    const second = await runMigrateCli([...args, '--json']);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/copied 0; already present, identical: 8/);
+    expect(JSON.parse(second.stdout).ok).toBe(true);
+  });
+
+  it('a failure (here a missing table) is one line and exit 2, never a stack trace', async () => {
+    const { names } = await freshPair();
+    const run = await runMigrateCli([
+      '--mongodb-uri',
+      stores!.mongoUri,
+      '--dynamodb-endpoint',
+      stores!.dynamoEndpoint,
+      '--states-table',
+      `${names.states}-missing`,
+      '--counts-table',
+      names.counts,
+    ]);
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^migrate: migration failed: /);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
