@@ -131,6 +131,14 @@ async function freshPair(): Promise<Pair> {
   };
 }
 
+/** A migrated pair whose source then applied an event the target never got (U1 removes tada). */
+async function pairWithSourceAhead(): Promise<Pair> {
+  const pair = await freshPair();
+  expect((await migrateReactions(pair.deps)).ok).toBe(true);
+  await apply(pair.source, reaction('U1', 'tada', false, 1_700_000_300));
+  return pair;
+}
+
 async function allStates(store: ReactionStore): Promise<ReactionState[]> {
   const out: ReactionState[] = [];
   for await (const s of store.scanStates()) out.push(s);
@@ -252,9 +260,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
   });
 
   it('a state newer on the source (the target missed an event) is an error naming the reaction', async () => {
-    const { source, deps } = await freshPair();
-    expect((await migrateReactions(deps)).ok).toBe(true);
-    await apply(source, reaction('U1', 'tada', false, 1_700_000_300));
+    const { deps } = await pairWithSourceAhead();
 
     const report = await verifyMigration(deps);
 
@@ -266,9 +272,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
   });
 
   it('a difference the copy runs into is judged once, by the verification', async () => {
-    const { source, deps } = await freshPair();
-    expect((await migrateReactions(deps)).ok).toBe(true);
-    await apply(source, reaction('U1', 'tada', false, 1_700_000_300));
+    const { deps } = await pairWithSourceAhead();
 
     const report = await migrateReactions(deps);
 

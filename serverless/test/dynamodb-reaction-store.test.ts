@@ -39,10 +39,13 @@ async function truncate(
   } while (startKey !== undefined);
 }
 
-// The tables come from infra/tables.yml through createTables, the same path the local stack
-// takes, so the contract also proves that the deployed key schemas fit the adapter. A small scan
-// page makes the 250-state test read many pages.
-describeReactionStoreContract('DynamoDB (dynalite)', async () => {
+/** A dynalite of its own, fresh tables from infra/tables.yml, and a store on them. */
+async function startStoreOnDynalite(scanPageSize?: number): Promise<{
+  dynalite: RunningDynalite;
+  client: DynamoDBDocumentClient;
+  names: TableNames;
+  store: DynamoReactionStore;
+}> {
   const dynalite = await startDynalite();
   const client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
   const names = uniqueNames();
@@ -51,8 +54,16 @@ describeReactionStoreContract('DynamoDB (dynalite)', async () => {
     client,
     statesTable: names.states,
     countsTable: names.counts,
-    scanPageSize: 40,
+    ...(scanPageSize === undefined ? {} : { scanPageSize }),
   });
+  return { dynalite, client, names, store };
+}
+
+// The tables come from infra/tables.yml through createTables, the same path the local stack
+// takes, so the contract also proves that the deployed key schemas fit the adapter. A small scan
+// page makes the 250-state test read many pages.
+describeReactionStoreContract('DynamoDB (dynalite)', async () => {
+  const { dynalite, client, names, store } = await startStoreOnDynalite(40);
   return {
     store,
     reset: async () => {
@@ -72,15 +83,7 @@ describe('DynamoReactionStore.insertCount (beyond the port: a count keeps its ve
   let store: DynamoReactionStore;
 
   beforeAll(async () => {
-    dynalite = await startDynalite();
-    client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
-    const names = uniqueNames();
-    await createTables(client, names);
-    store = new DynamoReactionStore({
-      client,
-      statesTable: names.states,
-      countsTable: names.counts,
-    });
+    ({ dynalite, client, store } = await startStoreOnDynalite());
   });
   afterAll(async () => {
     destroyDocumentClient(client);
@@ -161,15 +164,7 @@ describe('DynamoReactionStore when DynamoDB is unavailable', () => {
     let store: DynamoReactionStore;
 
     beforeAll(async () => {
-      dynalite = await startDynalite();
-      client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
-      const names = uniqueNames();
-      await createTables(client, names);
-      store = new DynamoReactionStore({
-        client,
-        statesTable: names.states,
-        countsTable: names.counts,
-      });
+      ({ dynalite, client, store } = await startStoreOnDynalite());
       await store.ping();
       expect(await store.putState(state, null)).toBe(true);
       await dynalite.stop();
