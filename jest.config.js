@@ -53,6 +53,7 @@ export default {
     project('legacy-server'),
     project('serverless'),
     project('loadtest'),
+    project('migration'),
     // The dashboard: component tests in jsdom, end-to-end tests in Node driving a real Chromium.
     project('web', {
       testEnvironment: 'jsdom',

@@ -58,6 +58,7 @@ const COMMANDS = [
   'traffic',
   'compare',
   'cost',
+  'migrate',
   'reconcile',
   'bench',
   'setup',

@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from '../src/paths.js';
+
+const WORKSPACES = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+).workspaces;
 
 interface Planted {
   readonly file: string;
@@ -64,6 +69,11 @@ const PLANTED: readonly Planted[] = [
     'legacy-server/src',
     `export { tableNames } from ${Q}../../serverless/src/index.js${Q};\n`,
     'droplet-never-imports-serverless',
+  ),
+  plant(
+    'serverless/src',
+    `import { migrateReactions } from ${Q}../../migration/src/migrate-reactions.js${Q};\nexport const x = migrateReactions;\n`,
+    'deployments-do-not-know-the-migration',
   ),
   plant(
     'web/src',

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { StoreUnavailableError, type ReactionStore } from '@reactometer/shared';
+import { StoreUnavailableError } from '@reactometer/shared';
 import { describeReactionStoreContract } from '@reactometer/shared/contract-tests';
 import { createDocumentClient, destroyDocumentClient } from '../src/adapters/dynamodb-client.js';
 import { DynamoReactionStore } from '../src/adapters/dynamodb-reaction-store.js';
@@ -39,10 +39,13 @@ async function truncate(
   } while (startKey !== undefined);
 }
 
-// The tables come from infra/tables.yml through createTables, the same path the local stack
-// takes, so the contract also proves that the deployed key schemas fit the adapter. A small scan
-// page makes the 250-state test read many pages.
-describeReactionStoreContract('DynamoDB (dynalite)', async () => {
+/** A dynalite of its own, fresh tables from infra/tables.yml, and a store on them. */
+async function startStoreOnDynalite(scanPageSize?: number): Promise<{
+  dynalite: RunningDynalite;
+  client: DynamoDBDocumentClient;
+  names: TableNames;
+  store: DynamoReactionStore;
+}> {
   const dynalite = await startDynalite();
   const client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
   const names = uniqueNames();
@@ -51,8 +54,16 @@ describeReactionStoreContract('DynamoDB (dynalite)', async () => {
     client,
     statesTable: names.states,
     countsTable: names.counts,
-    scanPageSize: 40,
+    ...(scanPageSize === undefined ? {} : { scanPageSize }),
   });
+  return { dynalite, client, names, store };
+}
+
+// The tables come from infra/tables.yml through createTables, the same path the local stack
+// takes, so the contract also proves that the deployed key schemas fit the adapter. A small scan
+// page makes the 250-state test read many pages.
+describeReactionStoreContract('DynamoDB (dynalite)', async () => {
+  const { dynalite, client, names, store } = await startStoreOnDynalite(40);
   return {
     store,
     reset: async () => {
@@ -64,6 +75,34 @@ describeReactionStoreContract('DynamoDB (dynalite)', async () => {
       await dynalite.stop();
     },
   };
+});
+
+describe('DynamoReactionStore.insertCount (beyond the port: a count keeps its version)', () => {
+  let dynalite: RunningDynalite;
+  let client: DynamoDBDocumentClient;
+  let store: DynamoReactionStore;
+
+  beforeAll(async () => {
+    ({ dynalite, client, store } = await startStoreOnDynalite());
+  });
+  afterAll(async () => {
+    destroyDocumentClient(client);
+    await dynalite.stop();
+  });
+
+  it('writes the count with its version only where none exists', async () => {
+    expect(await store.insertCount({ emoji: 'tada', count: 4, version: 9 })).toBe(true);
+    expect(await store.insertCount({ emoji: 'tada', count: 1, version: 1 })).toBe(false);
+    expect(await store.listCounts()).toEqual([{ emoji: 'tada', count: 4, version: 9 }]);
+    // The port's operations carry on from the inserted version.
+    expect(await store.adjustCount('tada', 1)).toEqual({ emoji: 'tada', count: 5, version: 10 });
+  });
+
+  it('refuses a count that is not a non-negative integer', async () => {
+    await expect(store.insertCount({ emoji: 'x', count: -1, version: 1 })).rejects.toThrow(
+      RangeError,
+    );
+  });
 });
 
 /** Runs `fn`, expecting StoreUnavailableError; returns it with the time it took. */
@@ -94,8 +133,8 @@ const state = {
   pending: null,
 };
 
-/** Every port operation, so that no method escapes the error mapping. */
-const OPERATIONS: ReadonlyArray<[string, (store: ReactionStore) => Promise<unknown>]> = [
+/** Every port operation (and `insertCount`), so that no method escapes the error mapping. */
+const OPERATIONS: ReadonlyArray<[string, (store: DynamoReactionStore) => Promise<unknown>]> = [
   ['getState', (s) => s.getState(state.key)],
   ['putState', (s) => s.putState(state, null)],
   ['adjustCount +1', (s) => s.adjustCount('smile', 1)],
@@ -111,6 +150,7 @@ const OPERATIONS: ReadonlyArray<[string, (store: ReactionStore) => Promise<unkno
     },
   ],
   ['ping', (s) => s.ping()],
+  ['insertCount', (s) => s.insertCount({ emoji: 'smile', count: 3, version: 7 })],
 ];
 
 // Generous: the client gives up after 2 attempts of at most ~1 s each; the bound only proves that
@@ -124,15 +164,7 @@ describe('DynamoReactionStore when DynamoDB is unavailable', () => {
     let store: DynamoReactionStore;
 
     beforeAll(async () => {
-      dynalite = await startDynalite();
-      client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
-      const names = uniqueNames();
-      await createTables(client, names);
-      store = new DynamoReactionStore({
-        client,
-        statesTable: names.states,
-        countsTable: names.counts,
-      });
+      ({ dynalite, client, store } = await startStoreOnDynalite());
       await store.ping();
       expect(await store.putState(state, null)).toBe(true);
       await dynalite.stop();

@@ -120,7 +120,8 @@ export class DynamoReactionStore implements ReactionStore {
         const current = await this.readCount(emoji);
         if (current === null) {
           // Mirror the in-memory store: a -1 on an unknown emoji leaves it listed at 0, version 0.
-          if (await this.createZeroCount(emoji)) return { emoji, count: 0, version: 0 };
+          const zero: EmojiCount = { emoji, count: 0, version: 0 };
+          if (await this.putCountIfAbsent(zero)) return zero;
           continue; // someone created it meanwhile: decide again on what they wrote
         }
         if (current.count <= 0) return current;
@@ -161,6 +162,23 @@ export class DynamoReactionStore implements ReactionStore {
     } catch (err) {
       if (isConditionalCheckFailed(err)) return null;
       throw toStoreError(err, 'setCount');
+    }
+  }
+
+  /**
+   * Writes a count with its version, only where the table has no count for that emoji; false when
+   * one exists (nothing written). Not part of `ReactionStore`: its `setCount` starts a new count at
+   * version 1, while copying data in (the data migration) must keep versions, because dashboards
+   * drop updates whose version is not newer than what they hold.
+   */
+  async insertCount(count: EmojiCount): Promise<boolean> {
+    if (!Number.isSafeInteger(count.count) || count.count < 0) {
+      throw new RangeError(`count of ${count.emoji} must be a non-negative integer`);
+    }
+    try {
+      return await this.putCountIfAbsent(count);
+    } catch (err) {
+      throw toStoreError(err, 'insertCount');
     }
   }
 
@@ -242,12 +260,13 @@ export class DynamoReactionStore implements ReactionStore {
     return out.Item === undefined ? null : countFromItem(out.Item);
   }
 
-  private async createZeroCount(emoji: string): Promise<boolean> {
+  /** Unmapped errors: callers map them under their own operation name. */
+  private async putCountIfAbsent(count: EmojiCount): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.countsTable,
-          Item: { emoji, count: 0, version: 0 },
+          Item: { emoji: count.emoji, count: count.count, version: count.version },
           ConditionExpression: 'attribute_not_exists(#emoji)',
           ExpressionAttributeNames: { '#emoji': NAMES['#emoji'] },
         }),

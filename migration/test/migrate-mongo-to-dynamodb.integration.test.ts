@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   applyReactionEvent,
   systemClock,
@@ -11,49 +8,33 @@ import {
   type ReactionStore,
 } from '@reactometer/shared';
 import { RecordingPublisher } from '@reactometer/shared/testing';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startFerretDb, type FerretDbProcess } from '../../scripts/lib/ferretdb.js';
 import {
   createMongoReactionStore,
   type MongoReactionStore,
-} from '../../legacy-server/src/mongo-reaction-store.js';
-import { createDocumentClient, destroyDocumentClient } from '../src/adapters/dynamodb-client.js';
-import { DynamoReactionStore } from '../src/adapters/dynamodb-reaction-store.js';
-import { startDynalite, type RunningDynalite } from '../src/local/dynalite-server.js';
-import { createTables, type TableNames } from '../src/local/table-definitions.js';
-import { DynamoCountInserter } from '../src/migrate/dynamodb-count-inserter.js';
-import { runMigrateCli } from '../src/migrate/migrate-cli.js';
+} from '@reactometer/legacy-server/mongo-reaction-store';
+import { DynamoReactionStore, type TableNames } from '@reactometer/serverless';
 import {
-  compareStates,
-  migrateMongoToDynamo,
+  migrateReactions,
   verifyMigration,
-  type MigrationDeps,
   type MigrationReport,
-} from '../src/migrate/migrate-mongo-to-dynamodb.js';
+} from '../src/migrate-reactions.js';
+import type { MigrationDeps } from '../src/ports.js';
+import { startLocalStores, type LocalStores } from './support/local-stores.js';
+import { runMigrateCli } from './support/run-migrate-cli.js';
 
-const REGION = 'us-east-1';
 const LEASE_MS = 10_000;
 
-let ferret: FerretDbProcess | undefined;
-let dataDir: string | undefined;
-let dynalite: RunningDynalite | undefined;
-let client: DynamoDBDocumentClient | undefined;
+let stores: LocalStores | undefined;
 const mongoStores: MongoReactionStore[] = [];
 let seq = 0;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'migrate-ferret-'));
-  ferret = await startFerretDb({ dataDir });
-  dynalite = await startDynalite();
-  client = createDocumentClient({ endpoint: dynalite.endpoint, region: REGION });
+  stores = await startLocalStores();
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(mongoStores.map((s) => s.close().catch(() => undefined)));
-  if (client !== undefined) destroyDocumentClient(client);
-  await dynalite?.stop();
-  await ferret?.stop();
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  await stores?.stop();
 });
 
 function reaction(
@@ -110,7 +91,7 @@ interface Pair {
 async function freshPair(): Promise<Pair> {
   const id = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const mongoDb = `migrate_${id.replace(/-/g, '_')}`;
-  const source = await createMongoReactionStore({ uri: ferret!.uri, dbName: mongoDb });
+  const source = await createMongoReactionStore({ uri: stores!.mongoUri, dbName: mongoDb });
   mongoStores.push(source);
   for (const event of HISTORY) await apply(source, event);
   // A pending marker from a crash long ago (older than the lease) whose count is already
@@ -128,9 +109,9 @@ async function freshPair(): Promise<Pair> {
     counts: `m-${id}-counts`,
     connections: `m-${id}-connections`,
   };
-  await createTables(client!, names);
+  await stores!.createTables(names);
   const target = new DynamoReactionStore({
-    client: client!,
+    client: stores!.client,
     statesTable: names.states,
     countsTable: names.counts,
     scanPageSize: 4, // many pages even for this small data set
@@ -143,11 +124,19 @@ async function freshPair(): Promise<Pair> {
     deps: {
       source,
       target,
-      targetCounts: new DynamoCountInserter(client!, names.counts),
+      targetCounts: target,
       clock: systemClock,
       pendingLeaseMs: LEASE_MS,
     },
   };
+}
+
+/** A migrated pair whose source then applied an event the target never got (U1 removes tada). */
+async function pairWithSourceAhead(): Promise<Pair> {
+  const pair = await freshPair();
+  expect((await migrateReactions(pair.deps)).ok).toBe(true);
+  await apply(pair.source, reaction('U1', 'tada', false, 1_700_000_300));
+  return pair;
 }
 
 async function allStates(store: ReactionStore): Promise<ReactionState[]> {
@@ -172,7 +161,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     expect(sourceStates).toHaveLength(8);
     expect(sourceCounts.find((c) => c.emoji === '+1')?.count).toBe(3);
 
-    const report = await migrateMongoToDynamo(deps, { batchSize: 3 });
+    const report = await migrateReactions(deps, { batchSize: 3 });
 
     expect(errorsOf(report)).toEqual([]);
     expect(report.ok).toBe(true);
@@ -197,8 +186,8 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('is idempotent: a second run copies nothing and reports "already present, identical"', async () => {
     const { deps } = await freshPair();
-    await migrateMongoToDynamo(deps);
-    const again = await migrateMongoToDynamo(deps);
+    await migrateReactions(deps);
+    const again = await migrateReactions(deps);
     expect(again.ok).toBe(true);
     expect(again.copy).toMatchObject({
       statesCopied: 0,
@@ -214,14 +203,14 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     const { source, target, deps } = await freshPair();
     const states = await allStates(source);
     for (const s of states.slice(0, 4)) expect(await target.putState(s, null)).toBe(true);
-    const report = await migrateMongoToDynamo(deps);
+    const report = await migrateReactions(deps);
     expect(report.ok).toBe(true);
     expect(report.copy).toMatchObject({ statesCopied: 4, statesAlreadyIdentical: 4 });
   });
 
   it('a dry run reports what it would copy and writes nothing', async () => {
     const { target, deps } = await freshPair();
-    const report = await migrateMongoToDynamo(deps, { dryRun: true });
+    const report = await migrateReactions(deps, { dryRun: true });
     expect(report.ok).toBe(true);
     expect(report.verify).toBeNull();
     expect(report.copy).toMatchObject({ statesCopied: 8 });
@@ -231,7 +220,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('fails verification naming a tampered count on the target', async () => {
     const { target, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
+    expect((await migrateReactions(deps)).ok).toBe(true);
     const tada = (await target.listCounts()).find((c) => c.emoji === 'tada')!;
     expect(await target.setCount('tada', 5, tada.version)).not.toBeNull();
 
@@ -251,12 +240,12 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
 
   it('dual feed: a state newer on the target and a reaction only the target saw are reported, not errors', async () => {
     const { target, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
+    expect((await migrateReactions(deps)).ok).toBe(true);
     // Events that reached the serverless deployment but not (yet) the droplet.
     await apply(target, reaction('U1', '+1', false, 1_700_000_200));
     await apply(target, reaction('U8', 'rocket', true, 1_700_000_201, 'C3'));
 
-    const report = await migrateMongoToDynamo(deps);
+    const report = await migrateReactions(deps);
 
     expect(errorsOf(report)).toEqual([]);
     expect(report.ok).toBe(true);
@@ -271,9 +260,7 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
   });
 
   it('a state newer on the source (the target missed an event) is an error naming the reaction', async () => {
-    const { source, deps } = await freshPair();
-    expect((await migrateMongoToDynamo(deps)).ok).toBe(true);
-    await apply(source, reaction('U1', 'tada', false, 1_700_000_300));
+    const { deps } = await pairWithSourceAhead();
 
     const report = await verifyMigration(deps);
 
@@ -284,71 +271,56 @@ describe('migrate MongoDB (FerretDB) -> DynamoDB (dynalite)', () => {
     expect(stateErrors[0]!.message).toContain('newer on the source');
   });
 
+  it('a difference the copy runs into is judged once, by the verification', async () => {
+    const { deps } = await pairWithSourceAhead();
+
+    const report = await migrateReactions(deps);
+
+    expect(report.ok).toBe(false);
+    // The copy notes it (info) and leaves it to verify, which reads both sides again.
+    const notes = report.findings.filter((f) => f.subject === 'state' && f.severity === 'info');
+    expect(notes.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^not copied: newer on the source.*; checked by verify$/),
+    ]);
+    expect(errorsOf(report).filter((f) => f.subject === 'state')).toHaveLength(1);
+    expect(report.errors).toBe(1);
+  });
+
+  it('refuses dryRun with verifyOnly, which would check nothing and report OK', async () => {
+    const { deps } = await freshPair();
+    await expect(migrateReactions(deps, { dryRun: true, verifyOnly: true })).rejects.toThrow(
+      RangeError,
+    );
+  });
+
   it('dual feed started before the copy: the early target count is reported, and --repair-counts fixes it', async () => {
     const { target, deps } = await freshPair();
     // Dual feed ran before the migration: the target counted one new +1 from zero.
     await apply(target, reaction('U9', '+1', true, 1_700_000_400, 'C9'));
 
-    const plain = await migrateMongoToDynamo(deps);
+    const plain = await migrateReactions(deps);
     expect(plain.ok).toBe(false);
     expect(errorsOf(plain).map((e) => `${e.subject}:${e.id}`)).toEqual(
       expect.arrayContaining(['count:+1', 'reconcile:+1']),
     );
 
-    const repaired = await migrateMongoToDynamo(deps, { repairCounts: true });
+    const repaired = await migrateReactions(deps, { repairCounts: true });
     expect(errorsOf(repaired)).toEqual([]);
     expect(repaired.ok).toBe(true);
     expect((await target.listCounts()).find((c) => c.emoji === '+1')?.count).toBe(4);
   });
 });
 
-describe('compareStates', () => {
-  const base: ReactionState = {
-    key: 'k',
-    ref: { team: 'T', item: 'i', user: 'U', reaction: 'x' },
-    baseEmoji: 'x',
-    present: true,
-    eventTs: '001700000000.000001',
-    rev: 2,
-    pending: null,
-  };
-  it('classifies every case', () => {
-    expect(compareStates(base, base)).toBe('identical');
-    expect(compareStates(base, { ...base, rev: 7 })).toBe('same-event');
-    expect(compareStates(base, { ...base, eventTs: '001700000000.000002' })).toBe('target-newer');
-    expect(compareStates({ ...base, eventTs: '001700000000.000002' }, base)).toBe('source-newer');
-    expect(compareStates(base, { ...base, present: false })).toBe('conflict');
-    expect(compareStates(base, null)).toBe('missing-on-target');
-    expect(compareStates(null, base)).toBe('target-only');
-  });
-});
-
-describe('npm run migrate (CLI)', () => {
-  function io() {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      io: { env: {}, out: (t: string) => out.push(t), err: (l: string) => err.push(l) },
-      out,
-      err,
-    };
-  }
-
-  it('rejects missing arguments with exit code 2 and names them', async () => {
-    const { io: cli, err } = io();
-    expect(await runMigrateCli([], cli)).toBe(2);
-    expect(err.join('\n')).toMatch(/--mongodb-uri: required[\s\S]*--states-table: required/);
-  });
-
+describe('npm run migrate (CLI, a child process)', () => {
   it('migrates, then re-runs idempotently, exiting 0 both times', async () => {
     const { names, mongoDb } = await freshPair();
     const args = [
       '--mongodb-uri',
-      ferret!.uri,
+      stores!.mongoUri,
       '--mongodb-db',
       mongoDb,
       '--dynamodb-endpoint',
-      dynalite!.endpoint,
+      stores!.dynamoEndpoint,
       '--states-table',
       names.states,
       '--counts-table',
@@ -356,12 +328,30 @@ describe('npm run migrate (CLI)', () => {
       '--batch-size',
       '5',
     ];
-    const first = io();
-    expect(await runMigrateCli(args, first.io)).toBe(0);
-    expect(first.err.join('\n')).toMatch(/copied 8; already present, identical: 0/);
-    const second = io();
-    expect(await runMigrateCli([...args, '--json'], second.io)).toBe(0);
-    expect(second.err.join('\n')).toMatch(/copied 0; already present, identical: 8/);
-    expect(JSON.parse(second.out.join('')).ok).toBe(true);
+    const first = await runMigrateCli(args);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/copied 8; already present, identical: 0/);
+    const second = await runMigrateCli([...args, '--json']);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/copied 0; already present, identical: 8/);
+    expect(JSON.parse(second.stdout).ok).toBe(true);
+  });
+
+  it('a failure (here a missing table) is one line and exit 2, never a stack trace', async () => {
+    const { names } = await freshPair();
+    const run = await runMigrateCli([
+      '--mongodb-uri',
+      stores!.mongoUri,
+      '--dynamodb-endpoint',
+      stores!.dynamoEndpoint,
+      '--states-table',
+      `${names.states}-missing`,
+      '--counts-table',
+      names.counts,
+    ]);
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^migrate: migration failed: /);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });
