@@ -3,7 +3,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { WsTestClient } from '@reactometer/shared/contract-tests';
+import {
+  AFTER_STORE_ERRORS,
+  WsTestClient,
+  afterStoreFailureLogFields,
+  otherAfterStoreFailure,
+  settleFailingStore,
+  unreachablePublisher,
+  type AfterStoreFailure,
+} from '@reactometer/shared/contract-tests';
 import { reactionEventPayload, signSlackBody, type EmojiCount } from '@reactometer/shared';
 import {
   CONFIG_KEYS,
@@ -29,6 +37,9 @@ import {
 import { rawWebSocketPeer } from './support/raw-ws.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** pino's number for `warn`. */
+const PINO_WARN = 40;
 
 /** Polls `condition` until it holds; fails (rather than hangs) after `timeoutMs`. */
 async function eventually(
@@ -328,6 +339,34 @@ describe('HTTP edge', () => {
     });
     expect(rejected).toMatchObject({ status: 401, errorCode: 'invalid_signature' });
   });
+
+  // The same expectations as serverless/test/handlers-http.test.ts: one mapping, one log shape.
+  it.each<AfterStoreFailure>(['publishError', 'settleError'])(
+    'answers 200 to a change stored with a %s, and logs it at warn',
+    async (failure) => {
+      const { logger, lines } = capturingLogger();
+      const add = signedAdd();
+      const { error } = AFTER_STORE_ERRORS[failure];
+      const d = await droplet(
+        {},
+        failure === 'settleError'
+          ? { logger, store: settleFailingStore(store, add.emoji, error) }
+          : { logger },
+      );
+      // The broadcaster is the droplet's publisher.
+      if (failure === 'publishError')
+        d.droplet.broadcaster.publish = unreachablePublisher(error).publish;
+      expect(await post(d, add.body, add.headers)).toEqual({ status: 200, json: { ok: true } });
+
+      const line = () => lines.find((l) => l.msg === 'request' && l.eventId === add.eventId);
+      await eventually(() => line() !== undefined, 'the request line');
+      expect(line()).toMatchObject({
+        level: PINO_WARN,
+        ...afterStoreFailureLogFields(failure, { ...add, bytes: add.body.byteLength }),
+      });
+      expect(line()).not.toHaveProperty(otherAfterStoreFailure(failure));
+    },
+  );
 });
 
 describe('configuration', () => {
