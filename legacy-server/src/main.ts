@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { systemClock } from '@reactometer/shared';
-import { createDroplet } from './app.js';
+import { WS_PATH, createDroplet } from './app.js';
 import { ConfigError, loadConfig, requireMongoUri, type DropletConfig } from './config.js';
 import { createMongoReactionStore } from './mongo-reaction-store.js';
 
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
 
   try {
     const address = await droplet.start();
-    logger.info({ port: address.port, host: address.address, wsPath: '/ws' }, 'listening');
+    logger.info({ port: address.port, host: address.address, wsPath: WS_PATH }, 'listening');
   } catch (err) {
     logger.fatal({ err, port: config.port, host: config.host }, 'could not listen');
     await store.close().catch(() => undefined);

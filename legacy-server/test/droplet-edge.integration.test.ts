@@ -3,7 +3,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { WsTestClient } from '@reactometer/shared/contract-tests';
+import {
+  AFTER_STORE_ERRORS,
+  WsTestClient,
+  afterStoreFailureLogFields,
+  otherAfterStoreFailure,
+  settleFailingStore,
+  unreachablePublisher,
+  type AfterStoreFailure,
+} from '@reactometer/shared/contract-tests';
 import { type EmojiCount } from '@reactometer/shared';
 import {
   eventually,
@@ -31,6 +39,9 @@ import {
 } from '@reactometer/devkit/droplet';
 import { capturingLogger } from './support/log-capture.js';
 import { rawWebSocketPeer } from './support/raw-ws.js';
+
+/** pino's number for `warn`. */
+const PINO_WARN = 40;
 
 function uid(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -301,6 +312,34 @@ describe('HTTP edge', () => {
     });
     expect(rejected).toMatchObject({ status: 401, errorCode: 'invalid_signature' });
   });
+
+  // The same expectations as serverless/test/handlers-http.test.ts: one mapping, one log shape.
+  it.each<AfterStoreFailure>(['publishError', 'settleError'])(
+    'answers 200 to a change stored with a %s, and logs it at warn',
+    async (failure) => {
+      const { logger, lines } = capturingLogger();
+      const add = signedAdd();
+      const { error } = AFTER_STORE_ERRORS[failure];
+      const d = await droplet(
+        {},
+        failure === 'settleError'
+          ? { logger, store: settleFailingStore(store, add.emoji, error) }
+          : { logger },
+      );
+      // The broadcaster is the droplet's publisher.
+      if (failure === 'publishError')
+        d.droplet.broadcaster.publish = unreachablePublisher(error).publish;
+      expect(await post(d, add.body, add.headers)).toEqual({ status: 200, json: { ok: true } });
+
+      const line = () => lines.find((l) => l.msg === 'request' && l.eventId === add.eventId);
+      await eventually('the request line', () => line() !== undefined);
+      expect(line()).toMatchObject({
+        level: PINO_WARN,
+        ...afterStoreFailureLogFields(failure, { ...add, bytes: add.body.byteLength }),
+      });
+      expect(line()).not.toHaveProperty(otherAfterStoreFailure(failure));
+    },
+  );
 });
 
 describe('configuration', () => {

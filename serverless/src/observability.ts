@@ -33,8 +33,5 @@ export const METRIC = {
   countDrift: 'CountDrift',
 } as const;
 
-/** The message of an unknown thrown value, for a log field. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
+/** The core's, so that every handler writes errors in log fields as the Slack edge does. */
+export { errorText } from '@reactometer/shared';

@@ -5,9 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type ReconcileReport } from '@reactometer/shared';
 import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
+import {
+  AFTER_STORE_ERRORS,
+  afterStoreFailureLogFields,
+  otherAfterStoreFailure,
+  settleFailingStore,
+  unreachablePublisher,
+  type AfterStoreFailure,
+} from '@reactometer/shared/contract-tests';
+import { createComposition } from '../src/composition.js';
+import type { createSlackEventsHandler as CreateSlackEventsHandler } from '../src/handlers/slack-events.js';
 import { httpApiEvent } from './support/events.js';
 import { freePort } from '@reactometer/devkit';
 import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
@@ -24,6 +35,7 @@ let published: string[];
 let slackEvents: Handler;
 let reactions: Handler;
 let reconcileHandler: (event?: { repair?: boolean }) => Promise<ReconcileReport>;
+let createSlackEventsHandler: typeof CreateSlackEventsHandler;
 
 let sequence = 0;
 const now = () => Math.floor(Date.now() / 1000);
@@ -77,9 +89,11 @@ beforeAll(async () => {
     SNS_ENDPOINT: sns.endpoint,
     DYNAMODB_REQUEST_TIMEOUT_MS: '500',
   });
-  ({ handler: slackEvents } = (await import('../src/handlers/slack-events.js')) as {
-    handler: Handler;
-  });
+  ({ handler: slackEvents, createSlackEventsHandler } =
+    (await import('../src/handlers/slack-events.js')) as {
+      handler: Handler;
+      createSlackEventsHandler: typeof CreateSlackEventsHandler;
+    });
   ({ handler: reactions } = (await import('../src/handlers/reactions.js')) as { handler: Handler });
   ({ handler: reconcileHandler } = (await import('../src/handlers/reconcile.js')) as {
     handler: typeof reconcileHandler;
@@ -361,6 +375,60 @@ describe('reconcile', () => {
     });
     expect(await countOf(emoji)).toBe(2);
   });
+});
+
+/** A Powertools logger whose lines, exactly as it would print them, the test can read. */
+class CapturingLogger extends Logger {
+  readonly lines: Record<string, unknown>[] = [];
+
+  protected override printLog(_level: number, log: LogItem): void {
+    log.prepareForPrint();
+    this.lines.push(
+      JSON.parse(JSON.stringify(log.getAttributes(), this.getJsonReplacer())) as Record<
+        string,
+        unknown
+      >,
+    );
+  }
+}
+
+// The same expectations as legacy-server/test/droplet-edge.test.ts: one mapping, one log shape.
+describe('a change stored but not pushed or not settled', () => {
+  it.each<AfterStoreFailure>(['publishError', 'settleError'])(
+    'answers 200 to a change stored with a %s, and logs it at warn',
+    async (failure) => {
+      const emoji = emojiName(failure);
+      const { error } = AFTER_STORE_ERRORS[failure];
+      // The handler over the real store and SNS publisher, one of them failing.
+      const parts = createComposition(process.env);
+      const deps = parts.slackDeps();
+      const logger = new CapturingLogger({ serviceName: 'handlers-test', logLevel: 'DEBUG' });
+      const handler = createSlackEventsHandler({
+        deps:
+          failure === 'settleError'
+            ? { ...deps, store: settleFailingStore(deps.store, emoji, error) }
+            : { ...deps, publisher: unreachablePublisher(error) },
+        logger,
+        metrics: parts.metrics(),
+      });
+      const body = addEvent(emoji);
+      const signed = signSlackBody(SECRET, body, now());
+      const { headers } = signed;
+      const res = await handler(
+        httpApiEvent({ method: 'POST', path: '/slack/events', headers, body: signed.body }),
+      );
+      expect([res.statusCode, parse(res), await countOf(emoji)]).toEqual([200, { ok: true }, 1]);
+
+      const eventId = body.event_id as string;
+      const line = logger.lines.find((l) => l.eventId === eventId);
+      expect(line).toMatchObject({
+        level: 'WARN',
+        message: 'slack event',
+        ...afterStoreFailureLogFields(failure, { eventId, emoji, bytes: signed.body.byteLength }),
+      });
+      expect(line).not.toHaveProperty(otherAfterStoreFailure(failure));
+    },
+  );
 });
 
 describe('when DynamoDB is gone', () => {

@@ -5,19 +5,13 @@
 import type { Context } from 'aws-lambda';
 import {
   ReactometerError,
-  StoreUnavailableError,
-  isReactometerError,
+  answerError,
+  checkHealth,
   listReactions,
+  type EdgeAnswer,
 } from '@reactometer/shared';
 import { createComposition } from '../composition.js';
-import {
-  errorResult,
-  json,
-  requestLine,
-  type HttpEvent,
-  type HttpResult,
-} from '../edge/http-event.js';
-import { errorText } from '../observability.js';
+import { json, requestLine, type HttpEvent, type HttpResult } from '../edge/http-event.js';
 
 const app = createComposition(process.env);
 const store = app.store();
@@ -25,39 +19,34 @@ const logger = app.logger();
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-const routes: Record<string, () => Promise<HttpResult>> = {
-  'GET /reactions': async () => json(200, { reactions: await listReactions(store) }, NO_STORE),
-  'GET /healthz': async () => {
-    try {
-      await store.ping();
-    } catch (err) {
-      // Whatever went wrong, the answer to "can this deployment serve?" is no: 503, never 500.
-      throw isReactometerError(err)
-        ? err
-        : new StoreUnavailableError('store did not answer', { cause: err });
-    }
-    return json(200, { status: 'ok' }, NO_STORE);
-  },
+function ok(body: unknown): EdgeAnswer {
+  return { status: 200, body, level: 'info', message: 'request', fields: { status: 200 } };
+}
+
+const routes: Record<string, () => Promise<EdgeAnswer>> = {
+  'GET /reactions': async () => ok({ reactions: await listReactions(store) }),
+  // Never throws: whatever ping threw is a 503 (see answerHealth).
+  'GET /healthz': () => checkHealth(store),
 };
 
 export async function handler(event: HttpEvent, context?: Context): Promise<HttpResult> {
   const route =
     event.routeKey && event.routeKey !== '$default' ? event.routeKey : requestLine(event);
   const answer = routes[route];
+  let result: EdgeAnswer;
   try {
     if (answer === undefined) throw new ReactometerError('not_found', `no route for ${route}`);
-    return await answer();
+    result = await answer();
   } catch (err) {
-    const response = errorResult(err);
-    const line = {
+    result = answerError(err);
+  }
+  // Only failures are logged: health probes every few seconds would drown the rest.
+  if (result.status >= 400) {
+    logger[result.level](result.message, {
       awsRequestId: context?.awsRequestId,
       route,
-      status: response.statusCode,
-      error: errorText(err),
-    };
-    if ((response.statusCode ?? 500) >= 500)
-      logger.error('request failed', { ...line, cause: err });
-    else logger.info('request rejected', line);
-    return response;
+      ...result.fields,
+    });
   }
+  return json(result.status, result.body, result.status === 200 ? NO_STORE : {});
 }

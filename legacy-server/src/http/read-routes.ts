@@ -1,0 +1,31 @@
+/** The read side: `GET /reactions` (the leaderboard) and `GET /healthz`. */
+import express, { type Request, type Response, type Router } from 'express';
+import { checkHealth, listReactions, type ReactionStore } from '@reactometer/shared';
+import { sendAnswer, sendError } from './respond.js';
+
+/** The methods each path here answers (the fallback's 405 lists them in `Allow`). */
+export const READ_ROUTES = {
+  '/reactions': ['GET', 'HEAD'],
+  '/healthz': ['GET', 'HEAD'],
+} as const;
+
+export function readRoutes(store: ReactionStore): Router {
+  const router = express.Router();
+
+  router.get('/reactions', async (_req: Request, res: Response) => {
+    try {
+      const reactions = await listReactions(store);
+      res.set('Cache-Control', 'no-store').status(200).json({ reactions });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+
+  router.get('/healthz', async (_req: Request, res: Response) => {
+    const answer = await checkHealth(store);
+    if (answer.status === 200) res.set('Cache-Control', 'no-store');
+    sendAnswer(res, answer);
+  });
+
+  return router;
+}
