@@ -24,6 +24,9 @@ export { ConfigError, type Env };
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Connection records per Scan page of a fan-out (the cost model prices its reads with it). */
+export const DEFAULT_CONNECTIONS_PAGE_SIZE = 250;
+
 /** API Gateway closes every WebSocket after 2 hours; a connection record may outlive it a little. */
 export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 
@@ -130,9 +133,9 @@ export const CONFIG_KEYS = {
   }),
   CONNECTIONS_PAGE_SIZE: spec({
     description: 'Connection records read per DynamoDB Scan page during a fan-out.',
-    defaultText: '250',
+    defaultText: String(DEFAULT_CONNECTIONS_PAGE_SIZE),
     schema: integer(1, 1000),
-    fallback: () => 250,
+    fallback: () => DEFAULT_CONNECTIONS_PAGE_SIZE,
   }),
   FANOUT_CONCURRENCY: spec({
     description:

@@ -19,6 +19,7 @@ export {
 export * from './stack-names.js';
 export {
   CONFIG_KEYS,
+  DEFAULT_CONNECTIONS_PAGE_SIZE,
   LOG_LEVELS,
   loadRuntimeConfig,
   loadStoreConfig,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { createComposition } from '../src/composition.js';
 import {
   CONFIG_KEYS,
@@ -93,5 +94,26 @@ describe('Lambda configuration', () => {
   it('describes every variable in a Markdown table', () => {
     const table = describeConfig();
     for (const key of Object.keys(CONFIG_KEYS)) expect(table).toContain(`| \`${key}\` |`);
+  });
+});
+
+describe('serverless.yml', () => {
+  it('repeats no default of config.ts: a variable is passed on only when the deployer sets it', () => {
+    const yml = readFileSync(new URL('../serverless.yml', import.meta.url), 'utf8');
+    const passed = [...yml.matchAll(/\$\{env:([A-Z0-9_]+),\s*([^}]+)\}/g)].map((m) => ({
+      name: m[1] as string,
+      fallback: (m[2] as string).trim(),
+    }));
+    const withDefault = new Set(
+      Object.entries(CONFIG_KEYS)
+        .filter(([, spec]) => 'fallback' in spec && spec.fallback !== undefined)
+        .map(([name]) => name),
+    );
+    const repeated = passed.filter((p) => withDefault.has(p.name) && p.fallback !== 'null');
+    expect(repeated).toEqual([]);
+    // The check sees the tuning variables at all (a wrong pattern would pass vacuously).
+    expect(passed.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['FANOUT_CONCURRENCY', 'LOG_LEVEL', 'CONNECTIONS_PAGE_SIZE']),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_CONNECTIONS_PAGE_SIZE } from '../src/config.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   DeleteCommand,
@@ -33,12 +34,8 @@ describe('DynamoConnectionRegistry (dynalite)', () => {
   let dynalite: RunningDynalite;
   let client: DynamoDBDocumentClient;
   let names: TableNames;
-  const registry = (pageSize?: number): DynamoConnectionRegistry =>
-    new DynamoConnectionRegistry({
-      client,
-      table: names.connections,
-      ...(pageSize === undefined ? {} : { pageSize }),
-    });
+  const registry = (pageSize = DEFAULT_CONNECTIONS_PAGE_SIZE): DynamoConnectionRegistry =>
+    new DynamoConnectionRegistry({ client, table: names.connections, pageSize });
 
   beforeAll(async () => {
     dynalite = await startDynalite();
@@ -149,7 +146,11 @@ describe('DynamoConnectionRegistry (dynalite)', () => {
     beforeAll(async () => {
       stopped = await startDynalite();
       deadClient = createDocumentClient({ endpoint: stopped.endpoint, region: 'us-east-1' });
-      dead = new DynamoConnectionRegistry({ client: deadClient, table: names.connections });
+      dead = new DynamoConnectionRegistry({
+        client: deadClient,
+        table: names.connections,
+        pageSize: DEFAULT_CONNECTIONS_PAGE_SIZE,
+      });
       await stopped.stop();
     });
     afterAll(() => destroyDocumentClient(deadClient));

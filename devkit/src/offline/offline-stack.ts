@@ -176,6 +176,10 @@ function childEnv(options: {
     OFFLINE_LAMBDA_PORT: String(options.ports.lambda),
     OFFLINE_IN_PROCESS: options.inProcess ? 'true' : 'false',
     DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    // dynalite shares a CPU with everything else here; the functions' 1 s default (right on AWS)
+    // is too tight under load. A value set by the caller wins.
+    DYNAMODB_REQUEST_TIMEOUT_MS:
+      options.extra.DYNAMODB_REQUEST_TIMEOUT_MS ?? env.DYNAMODB_REQUEST_TIMEOUT_MS ?? '3000',
     SLACK_SIGNING_SECRET: options.signingSecret,
     LOG_LEVEL: options.logLevel,
   };

@@ -3,6 +3,7 @@
  * has the formulas and where every default comes from). Pure functions: the prices and every
  * assumption come in as arguments; nothing here reads files or the clock.
  */
+import { DEFAULT_CONNECTIONS_PAGE_SIZE } from '@reactometer/serverless';
 import { maxConnectionsFromLimit } from '@reactometer/shared';
 
 /** A price that may change above a monthly volume (`upTo` null: no upper bound). */
@@ -90,7 +91,7 @@ export interface Assumptions {
   readonly fanoutBaseMs: number;
   /** Fan-out time per 100 connections (one Scan page + 100 PostToConnection at concurrency 64). */
   readonly fanoutMsPer100: number;
-  /** Connection items per fan-out Scan page (DEFAULT_CONNECTION_PAGE_SIZE). */
+  /** Connection items per fan-out Scan page (CONNECTIONS_PAGE_SIZE's default). */
   readonly connectionPageSize: number;
   /** Bytes of one connection item (connectionId, connectedAt, expiresAt with names). */
   readonly connectionItemBytes: number;
@@ -156,7 +157,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   wsRouteMs: 15,
   fanoutBaseMs: 20,
   fanoutMsPer100: 60,
-  connectionPageSize: 100,
+  connectionPageSize: DEFAULT_CONNECTIONS_PAGE_SIZE,
   connectionItemBytes: 60,
   stateItemBytes: 250,
   emojiCount: 200,
@@ -199,7 +200,7 @@ export const ASSUMPTION_SOURCES: Readonly<Record<keyof Assumptions, string>> = {
   fanoutBaseMs: 'assumed',
   fanoutMsPer100: 'assumed: 100 PostToConnection at concurrency 64 (~25 ms each) + one Scan page',
   connectionPageSize:
-    'serverless/src/adapters/dynamodb-connection-registry.ts DEFAULT_CONNECTION_PAGE_SIZE',
+    'serverless/src/config.ts DEFAULT_CONNECTIONS_PAGE_SIZE (CONNECTIONS_PAGE_SIZE)',
   connectionItemBytes: 'computed: attribute names + a 16-char id + two numbers',
   stateItemBytes: 'computed: key (~80 chars) + ref map + baseEmoji + eventTs + rev + pending',
   emojiCount: 'assumed',

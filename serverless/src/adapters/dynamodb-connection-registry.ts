@@ -12,11 +12,9 @@ export interface DynamoConnectionRegistryOptions {
   readonly client: DynamoDBDocumentClient;
   /** Hash key `connectionId` (S), TTL on `expiresAt`; see infra/tables.yml. */
   readonly table: string;
-  /** Items read per Scan page, before the expiry filter (default 100). */
-  readonly pageSize?: number;
+  /** Items read per Scan page, before the expiry filter (CONNECTIONS_PAGE_SIZE). */
+  readonly pageSize: number;
 }
-
-export const DEFAULT_CONNECTION_PAGE_SIZE = 100;
 
 type Item = Record<string, unknown>;
 
@@ -38,7 +36,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   constructor(options: DynamoConnectionRegistryOptions) {
     this.client = options.client;
     this.table = options.table;
-    this.pageSize = options.pageSize ?? DEFAULT_CONNECTION_PAGE_SIZE;
+    this.pageSize = options.pageSize;
   }
 
   async add(record: ConnectionRecord): Promise<void> {
