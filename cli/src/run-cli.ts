@@ -5,6 +5,7 @@
  * the command chose. Built on commander, configured once here so that the commands cannot drift.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '@reactometer/shared';
 
 export { Command, InvalidArgumentError, Option };
 
@@ -102,7 +103,26 @@ function exitCodeOf(name: string, err: unknown): number {
     if (err.code === 'commander.help') return EXIT.ok;
     return EXIT.usage;
   }
+  if (err instanceof CliError) {
+    // Written for the user as it stands (a configuration listing names one variable a line).
+    process.stderr.write(`${name}: ${err.message.trimEnd()}\n`);
+    return err.exitCode;
+  }
+  // Anything else says what failed in one line; its stack stays out of the user's way.
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(oneLine(`${name}: ${message}`));
-  return err instanceof CliError ? err.exitCode : EXIT.failure;
+  return EXIT.failure;
+}
+
+/**
+ * Runs a config loader; a `ConfigError` becomes a usage error listing every bad variable (exit 2),
+ * so each command reports its environment the same way.
+ */
+export function readConfig<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.listing(), EXIT.usage);
+    throw err;
+  }
 }

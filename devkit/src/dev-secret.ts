@@ -15,5 +15,13 @@ export function localSigningSecret(env: NodeJS.ProcessEnv = process.env): {
   return set ? { secret: set, isDev: false } : { secret: DEV_SIGNING_SECRET, isDev: true };
 }
 
+/** What a launcher says when it falls back to the dev secret. */
+export function devSecretWarning(): string[] {
+  return [
+    `WARNING: SLACK_SIGNING_SECRET is not set; using the dev secret "${DEV_SIGNING_SECRET}".`,
+    '         Sign test requests with it; never deploy with it.',
+  ];
+}
+
 /** The secret the test suites sign with (any value other than the dev secret would do). */
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';

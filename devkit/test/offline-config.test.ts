@@ -1,16 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '@reactometer/shared';
 import { loadLocalStackConfig } from '../src/offline/offline-config.js';
-
-function problems(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '@reactometer/shared/testing';
 
 describe('local stack configuration', () => {
   it('defaults to the documented ports and a persistent dynalite', () => {
@@ -42,7 +32,7 @@ describe('local stack configuration', () => {
     expect(config.dynaliteDataDir).toBeUndefined();
     expect(config.inProcess).toBe(false);
     expect(
-      problems(() =>
+      configProblems(() =>
         loadLocalStackConfig({ OFFLINE_WS_PORT: '70000', OFFLINE_IN_PROCESS: 'yes' }, '/x'),
       ),
     ).toEqual([

@@ -5,8 +5,8 @@
  * `MONGODB_URI=... node legacy-server/src/reconcile-cli.ts`; locally, `npm run reconcile` finds or
  * starts the dev FerretDB first.
  */
-import { createReconcileCommand, runCli, runReconcile } from '@reactometer/cli';
-import { ConfigError, reconcile, systemClock } from '@reactometer/shared';
+import { createReconcileCommand, readConfig, runCli, runReconcile } from '@reactometer/cli';
+import { reconcile, systemClock } from '@reactometer/shared';
 import { loadStoreConfig, requireMongoUri } from './config.js';
 
 const program = createReconcileCommand(
@@ -15,16 +15,8 @@ const program = createReconcileCommand(
 );
 
 await runCli<{ dryRun?: boolean }>(program, async ({ dryRun = false }) => {
-  let config;
-  let uri;
-  try {
-    config = loadStoreConfig();
-    uri = requireMongoUri(config);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.listing()}\n`);
-    return 2;
-  }
+  const config = readConfig(() => loadStoreConfig());
+  const uri = readConfig(() => requireMongoUri(config));
   const { pino } = await import('pino');
   const { createMongoReactionStore } = await import('./mongo-reaction-store.js');
   // Logs go to stderr: stdout carries only the JSON report, for scripts. Store logs repeat what

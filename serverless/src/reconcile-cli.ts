@@ -8,8 +8,8 @@
  * On AWS the same code also runs as the scheduled `reconcile` function; run that on demand with
  * `npx serverless invoke -f reconcile --stage STAGE` (input `{"repair": false}` for a dry run).
  */
-import { createReconcileCommand, runCli, runReconcile } from '@reactometer/cli';
-import { ConfigError, reconcile, systemClock } from '@reactometer/shared';
+import { createReconcileCommand, readConfig, runCli, runReconcile } from '@reactometer/cli';
+import { reconcile, systemClock } from '@reactometer/shared';
 import { loadRuntimeConfig, loadStoreConfig } from './config.js';
 
 const program = createReconcileCommand(
@@ -19,16 +19,8 @@ the usual AWS credentials) and PENDING_LEASE_MS.`,
 );
 
 await runCli<{ dryRun?: boolean }>(program, async ({ dryRun = false }) => {
-  let storeConfig;
-  let runtime;
-  try {
-    storeConfig = loadStoreConfig();
-    runtime = loadRuntimeConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.listing()}\n`);
-    return 2;
-  }
+  const storeConfig = readConfig(() => loadStoreConfig());
+  const runtime = readConfig(() => loadRuntimeConfig());
   // The SDK's "upgrade from Node 20" notice would land in the middle of the report on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { createDocumentClient, destroyDocumentClient } =

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { createComposition } from '../src/composition.js';
 import {
   CONFIG_KEYS,
-  ConfigError,
   describeConfig,
   loadConnectionsConfig,
   loadRuntimeConfig,
@@ -11,21 +10,12 @@ import {
   loadSlackConfig,
   requireManagementEndpoint,
 } from '../src/config.js';
-
-function problems(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '@reactometer/shared/testing';
 
 describe('Lambda configuration', () => {
   it('names every missing or invalid variable at once', () => {
     expect(
-      problems(() =>
+      configProblems(() =>
         loadSlackConfig({ COUNTS_TOPIC_ARN: 'my-topic', SNS_REQUEST_TIMEOUT_MS: 'fast' }),
       ),
     ).toEqual([
@@ -36,7 +26,9 @@ describe('Lambda configuration', () => {
   });
 
   it('needs AWS_REGION and validates endpoints', () => {
-    expect(problems(() => loadRuntimeConfig({ DYNAMODB_ENDPOINT: 'localhost:4567' }))).toEqual([
+    expect(
+      configProblems(() => loadRuntimeConfig({ DYNAMODB_ENDPOINT: 'localhost:4567' })),
+    ).toEqual([
       `AWS_REGION: is required (${CONFIG_KEYS.AWS_REGION.description})`,
       'DYNAMODB_ENDPOINT: must be an http:// or https:// URL',
     ]);
@@ -58,7 +50,7 @@ describe('Lambda configuration', () => {
       maxAttempts: 4,
       baseBackoffMs: 50,
     });
-    expect(problems(() => loadSenderConfig({ FANOUT_CONCURRENCY: '0' }))).toEqual([
+    expect(configProblems(() => loadSenderConfig({ FANOUT_CONCURRENCY: '0' }))).toEqual([
       'FANOUT_CONCURRENCY: must be an integer 1-1000',
     ]);
     expect(
@@ -75,7 +67,7 @@ describe('Lambda configuration', () => {
   });
 
   it('the fan-out must be told its management endpoint', () => {
-    expect(problems(() => requireManagementEndpoint(loadSenderConfig({})))).toEqual([
+    expect(configProblems(() => requireManagementEndpoint(loadSenderConfig({})))).toEqual([
       `WS_MANAGEMENT_ENDPOINT: is required (${CONFIG_KEYS.WS_MANAGEMENT_ENDPOINT.description})`,
     ]);
   });

@@ -9,6 +9,7 @@ import {
   readEnvKeys,
   spec,
 } from '../src/index.js';
+import { configProblems } from '../src/testing/index.js';
 
 const KEYS = {
   PORT: spec({
@@ -29,16 +30,6 @@ const KEYS = {
   }),
 };
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('env schema', () => {
   it('parses values, applies fallbacks and leaves unset optional keys undefined', () => {
     expect(readEnvKeys(KEYS, { NAME: ' x ', PORT: ' 8080 ' }, ['PORT', 'NAME', 'URL'])).toEqual({
@@ -51,7 +42,7 @@ describe('env schema', () => {
 
   it('reports every problem at once, in key order, each naming its variable', () => {
     const env = { PORT: '65536', NAME: '   ', URL: 'ftp://x' };
-    expect(problems(() => readEnvKeys(KEYS, env, ['PORT', 'NAME', 'URL']))).toEqual([
+    expect(configProblems(() => readEnvKeys(KEYS, env, ['PORT', 'NAME', 'URL']))).toEqual([
       'PORT: must be an integer 0-65535',
       'NAME: is required (A name.)',
       'URL: must be an http(s) URL',

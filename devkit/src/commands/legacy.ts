@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { createCommand, EXIT, runCli } from '@reactometer/cli';
-import { ConfigError, describeConfig, loadConfig } from '@reactometer/legacy-server/config';
-import { DEV_SIGNING_SECRET } from '../dev-secret.js';
+import { createCommand, readConfig, runCli } from '@reactometer/cli';
+import { describeConfig, loadConfig } from '@reactometer/legacy-server/config';
+import { devSecretWarning, localSigningSecret } from '../dev-secret.js';
 import { DEV_FERRETDB_DATA_DIR, startDevFerretDb } from '../droplet/dev-database.js';
 import type { FerretDbProcess } from '../ferretdb.js';
 import { isPortOpen } from '../ports.js';
@@ -33,22 +33,12 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 }
 
 async function run(): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (env.SLACK_SIGNING_SECRET === undefined || env.SLACK_SIGNING_SECRET.trim() === '') {
-    env.SLACK_SIGNING_SECRET = DEV_SIGNING_SECRET;
-    say(`WARNING: SLACK_SIGNING_SECRET is not set; using the dev secret "${DEV_SIGNING_SECRET}".`);
-    say('         Sign test requests with it; never deploy with it.');
-  }
+  const { secret, isDev } = localSigningSecret();
+  const env: NodeJS.ProcessEnv = { ...process.env, SLACK_SIGNING_SECRET: secret };
+  if (isDev) devSecretWarning().forEach(say);
 
   // Validated here as well as in main.ts, so that a typo fails before FerretDB is started.
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    say(err.listing());
-    return EXIT.usage;
-  }
+  const config = readConfig(() => loadConfig(env));
 
   if (config.port !== 0 && (await isPortOpen(config.port, probeHost(config.host)))) {
     say(`port ${config.port} is already in use (another \`npm run legacy\`?).`);

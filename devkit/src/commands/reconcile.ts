@@ -7,8 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CliError, createCommand, EXIT, Option, runCli } from '@reactometer/cli';
-import { ConfigError } from '@reactometer/shared';
+import { createCommand, Option, readConfig, runCli } from '@reactometer/cli';
 import { DATA_DIR } from '../paths.js';
 import { isPortOpen } from '../ports.js';
 import { DROPLET_DIR, SERVERLESS_DIR } from '../workspaces.js';
@@ -66,13 +65,9 @@ async function reconcileDroplet(args: readonly string[]): Promise<number> {
 async function reconcileServerless(args: readonly string[]): Promise<number> {
   const { tableNames } = await import('@reactometer/serverless');
   const { loadLocalStackConfig } = await import('../offline/offline-config.js');
-  let local;
-  try {
-    local = loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless'));
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.listing(), EXIT.usage);
-    throw err;
-  }
+  const local = readConfig(() =>
+    loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless')),
+  );
   const names = tableNames(local.stage);
   // The stage's table names and the local stack's region unless the environment says otherwise.
   const env: Record<string, string> = {

@@ -5,9 +5,8 @@
  * variable (`LOCAL_STACK_KEYS` in offline/offline-config.ts). Ctrl+C stops all.
  */
 import path from 'node:path';
-import { createCommand, EXIT, runCli } from '@reactometer/cli';
-import { ConfigError } from '@reactometer/shared';
-import { DEV_SIGNING_SECRET } from '../dev-secret.js';
+import { createCommand, readConfig, runCli } from '@reactometer/cli';
+import { DEV_SIGNING_SECRET, devSecretWarning } from '../dev-secret.js';
 import { DATA_DIR } from '../paths.js';
 import { describeLocalStackConfig, loadLocalStackConfig } from '../offline/offline-config.js';
 import { PortInUseError, startOfflineStack, type OfflineStack } from '../offline/offline-stack.js';
@@ -20,19 +19,11 @@ const say = (line: string): void => {
 };
 
 async function run(): Promise<number> {
-  let config;
-  try {
-    config = loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless'));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    say(err.listing());
-    return EXIT.usage;
-  }
+  const config = readConfig(() =>
+    loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless')),
+  );
   const signingSecret = config.signingSecret ?? DEV_SIGNING_SECRET;
-  if (config.signingSecret === undefined) {
-    say(`WARNING: SLACK_SIGNING_SECRET is not set; using the dev secret "${DEV_SIGNING_SECRET}".`);
-    say('         Sign test requests with it; never deploy with it.');
-  }
+  if (config.signingSecret === undefined) devSecretWarning().forEach(say);
 
   let stack: OfflineStack | undefined;
   let interrupted = false;

@@ -1,3 +1,4 @@
+import { ConfigError } from '../config/env-schema.js';
 import type {
   Clock,
   ConnectionRecord,
@@ -57,4 +58,15 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
     const live = [...this.records.values()].filter((r) => r.expiresAt > nowSeconds);
     for (let i = 0; i < live.length; i += this.pageSize) yield live.slice(i, i + this.pageSize);
   }
+}
+
+/** The `NAME: problem` lines a config loader throws; fails if it throws nothing or anything else. */
+export function configProblems(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
 }
