@@ -10,6 +10,7 @@ export * from './slack/events.js';
 export * from './slack/handle-slack-request.js';
 export * from './slack/slack-edge.js';
 export * from './realtime/handle-client-message.js';
+export * from './realtime/latest-counts.js';
 export * from './contract/limits.js';
 export * from './contract/connection-cap.js';
 export * from './contract/http-errors.js';
