@@ -36,15 +36,14 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  const [distDir, started, launched, stack] = await Promise.all([
+  // Started together; each is assigned as soon as it is up, so that afterAll stops whatever did
+  // start when another part fails (a leaked server would keep Jest from exiting).
+  const [distDir] = await Promise.all([
     buildDashboard(),
-    startDroplets(),
-    launchBrowser(),
-    startServerless(),
+    startDroplets().then((started) => (droplets = started)),
+    launchBrowser().then((launched) => (browser = launched)),
+    startServerless().then((stack) => (serverless = stack)),
   ]);
-  droplets = started;
-  browser = launched;
-  serverless = stack;
   droplet = await droplets.start('droplet');
   dashboard = await serveDashboard(distDir, configFor(droplet, serverless));
 
