@@ -63,6 +63,10 @@ function program(): Command {
     )
     .option('--execution-segment <segment>', "run one k6-operator runner's share, e.g. 0:1/2")
     .option(
+      '--abort-on-finding',
+      'stop at the first harness finding (a VU k6 would keep blocked or running)',
+    )
+    .option(
       '--include-system-env-vars <bool>',
       'pass the process environment to __ENV (k6 run: true)',
       'true',
@@ -78,6 +82,7 @@ function program(): Command {
           newMachineReadableSummary?: boolean;
           executionSegment?: string;
           includeSystemEnvVars: string;
+          abortOnFinding?: boolean;
         },
       ) => {
         const system =
@@ -89,6 +94,7 @@ function program(): Command {
           ...(o.summaryExport !== undefined ? { summaryExport: o.summaryExport } : {}),
           ...(o.newMachineReadableSummary === true ? { newMachineReadableSummary: true } : {}),
           ...(o.executionSegment !== undefined ? { executionSegment: o.executionSegment } : {}),
+          ...(o.abortOnFinding === true ? { abortOnFinding: true } : {}),
         });
         for (const t of result.thresholds) {
           process.stderr.write(`${t.ok ? '✓' : '✗'} ${t.key}: ${t.source}\n`);

@@ -66,6 +66,11 @@ export interface RunOptions {
   readonly onStdout?: (text: string) => void;
   /** Safety bound on the whole run (ms). */
   readonly maxRunMs?: number;
+  /**
+   * Stop the test at the first finding (a VU that k6 would keep blocked or running): tests use
+   * it to fail fast instead of waiting for the scenario's hard stop, as k6 would.
+   */
+  readonly abortOnFinding?: boolean;
 }
 
 export interface LogLine {
@@ -161,6 +166,9 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
     finding: (vu, text) => {
       findings.push(text);
       emitLog('error', `harness: ${text}`, vu);
+      if (opts.abortOnFinding === true) {
+        stopAll('harness: stopping at a finding (abortOnFinding)', EXIT_CODES.scriptException);
+      }
     },
   };
 

@@ -306,7 +306,8 @@ async function arrivalRate(sc: ScenarioConfig, host: ExecutorHost): Promise<void
     if (host.stopping()) break;
     const vu = idle.pop();
     if (vu === undefined) {
-      host.emit('dropped_iterations', 1, { scenario: sc.name, ...sc.tags });
+      // Only the `scenario` tag, as k6's BaseExecutor.getMetricTags gives it (not the scenario's tags).
+      host.emit('dropped_iterations', 1, { scenario: sc.name });
       if (initialised >= maxVus) {
         if (!warned)
           host.log(

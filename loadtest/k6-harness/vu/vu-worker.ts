@@ -57,7 +57,7 @@ const profile = profileFor(data.profileId);
 const loop = new EventLoop();
 const signal = new Int32Array(data.signal);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-let options: Record<string, unknown> =
+const options: Record<string, unknown> =
   data.options === null ? {} : (JSON.parse(data.options) as Record<string, unknown>);
 let state: VuState | null = null;
 let initDone = false;
@@ -268,11 +268,32 @@ try {
   report({ op: 'initFailed', error: failureText(e) });
 }
 
+/**
+ * After the function has returned (its promise settled), what is still registered keeps the
+ * iteration alive in k6 until it finishes or the scenario's hard stop interrupts it. Past this
+ * long that is almost always a socket the script forgot (or failed) to close: reported as a
+ * finding, while the iteration itself goes on as in k6.
+ */
+const LINGER_FINDING_MS = 5000;
+
 /** Runs a function on the event loop until idle; returns the error text or null. */
-async function runOnLoop(fn: () => unknown): Promise<{ error: string | null; value: unknown }> {
+async function runOnLoop(
+  fn: () => unknown,
+  what: string,
+): Promise<{ error: string | null; value: unknown }> {
   loop.reset();
   let value: unknown;
-  let settled: Promise<unknown> | null = null;
+  let linger: NodeJS.Timeout | null = null;
+  const watchLinger = (): void => {
+    linger = setTimeout(() => {
+      host.finding(
+        `VU ${data.vuId}: ${what} returned ${LINGER_FINDING_MS / 1000} s ago but ${loop.outstanding} callback(s) ` +
+          `are still registered (${websockets.openCount()} WebSocket(s) not closed); k6 keeps the iteration ` +
+          `running until they finish or the scenario's maxDuration + gracefulStop interrupts it`,
+      );
+    }, LINGER_FINDING_MS);
+    linger.unref();
+  };
   loop.run(() => {
     const result = fn();
     if (
@@ -280,13 +301,20 @@ async function runOnLoop(fn: () => unknown): Promise<{ error: string | null; val
       typeof result === 'object' &&
       typeof (result as Promise<unknown>).then === 'function'
     ) {
-      settled = (result as Promise<unknown>).then(
-        (v) => (value = v),
+      void (result as Promise<unknown>).then(
+        (v) => {
+          value = v;
+          watchLinger();
+        },
         (e: unknown) => loop.fail(e),
       );
-    } else value = result;
+    } else {
+      value = result;
+      watchLinger();
+    }
   });
   await loop.untilIdle();
+  if (linger !== null) clearTimeout(linger);
   const failure = loop.failed;
   if (failure !== null) {
     // The iteration's context ends: open sockets are closed normally, timers stop; k6 then waits
@@ -296,7 +324,6 @@ async function runOnLoop(fn: () => unknown): Promise<{ error: string | null; val
     await Promise.race([loop.untilIdle(true), new Promise((r) => setTimeout(r, 10_000).unref())]);
     return { error: failureText(failure.error), value: undefined };
   }
-  void settled;
   return { error: null, value };
 }
 
@@ -320,7 +347,7 @@ port.on('message', (cmd: VuCommand) => {
         if (typeof fn !== 'function')
           throw new ScriptError(`function '${cmd.fn}' not found in exports`);
         return (fn as (d: unknown) => unknown)(argument);
-      });
+      }, `${cmd.fn}() of scenario ${cmd.scenario.name}`);
       const durationMs = performance.now() - started;
       host.emit('iterations', 1);
       host.emit('iteration_duration', durationMs);
@@ -344,13 +371,11 @@ port.on('message', (cmd: VuCommand) => {
       },
       tags: {},
     };
-    if (cmd.fn === 'handleSummary' && cmd.arg !== null) {
-      // The engine passes consolidated options with the summary for VUs created before they
-      // were known (not needed by the scripts, kept for exec.test.options).
-      options = { ...options };
-    }
     const argument = cmd.arg === null ? undefined : scriptJson.parse(cmd.arg);
-    const { error, value } = await runOnLoop(() => (fn as (d: unknown) => unknown)(argument));
+    const { error, value } = await runOnLoop(
+      () => (fn as (d: unknown) => unknown)(argument),
+      `${cmd.fn}()`,
+    );
     state = null;
     flush();
     let result: string | null = null;

@@ -35,6 +35,8 @@ export interface WebSocketsModule {
   readonly module: Record<string, unknown>;
   /** The iteration's context is done: queue a normal close on every socket (k6's loop does). */
   closeAll(): void;
+  /** Sockets not yet closed (any state but CLOSED). */
+  openCount(): number;
 }
 
 export function websocketsModule(host: VuHost): WebSocketsModule {
@@ -105,7 +107,6 @@ export function websocketsModule(host: VuHost): WebSocketsModule {
     const on = new Map<string, Listener | null>();
     const listeners = new Map<string, Listener[]>();
     const release = host.loop.register();
-    const self = this;
 
     const all = (type: string): Listener[] => {
       const handler = on.get(`on${type}`);
@@ -113,7 +114,7 @@ export function websocketsModule(host: VuHost): WebSocketsModule {
     };
     const event = (type: string, t: number, extra: Record<string, unknown> = {}) => ({
       type,
-      target: self,
+      target: this,
       timestamp: t,
       ...extra,
     });
@@ -333,5 +334,6 @@ export function websocketsModule(host: VuHost): WebSocketsModule {
     closeAll: () => {
       for (const s of [...live]) s.queueClose();
     },
+    openCount: () => live.size,
   };
 }
