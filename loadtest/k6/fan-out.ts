@@ -202,6 +202,7 @@ export const handleSummary = makeHandleSummary('fan-out', {
   ...params,
   connectionsPerVu: WS_SETTINGS.connectionsPerVu,
   connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
+  connectGraceMs: WS_SETTINGS.connectGraceMs,
   parallelism: WS_SETTINGS.parallelism,
   deliveryP99Ms: DELIVERY_P99_MS,
   steps: STEPS.map((s) => ({
