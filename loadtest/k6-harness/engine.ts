@@ -196,8 +196,12 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
   const callLifecycle = async (
     fn: 'setup' | 'teardown' | 'handleSummary',
     arg: string | null,
-    timeoutMs: number,
   ): Promise<{ error: string | null; result: string | null }> => {
+    // k6's defaults: setupTimeout and teardownTimeout 60 s, handleSummary 2 min.
+    const timeoutMs =
+      fn === 'handleSummary'
+        ? 120_000
+        : parseDuration(options[`${fn}Timeout`] ?? '60s', `${fn}Timeout`);
     const vu = await newVu(0, JSON.stringify(options));
     const timer = setTimeout(() => void vu.kill(), timeoutMs);
     try {
@@ -275,11 +279,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
     idle.push(...initialised);
 
     if (exportsList.includes('setup')) {
-      const r = await callLifecycle(
-        'setup',
-        null,
-        parseDuration(options['setupTimeout'] ?? '60s', 'setupTimeout'),
-      );
+      const r = await callLifecycle('setup', null);
       if (r.error !== null) {
         errors.push(`setup: ${r.error}`);
         throw new RunFailure(`setup() failed: ${r.error}`, EXIT_CODES.scriptException);
@@ -376,11 +376,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
     const runMs = Date.now() - testStart;
 
     if (exportsList.includes('teardown')) {
-      const r = await callLifecycle(
-        'teardown',
-        setupData,
-        parseDuration(options['teardownTimeout'] ?? '60s', 'teardownTimeout'),
-      );
+      const r = await callLifecycle('teardown', setupData);
       if (r.error !== null) {
         errors.push(`teardown: ${r.error}`);
         emitLog('error', `teardown() failed: ${r.error}`, 0);
@@ -404,7 +400,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
       opts.newMachineReadableSummary === true ? machineReadableSummaryData(input) : legacy;
     const outputs: Record<string, string> = {};
     if (exportsList.includes('handleSummary')) {
-      const r = await callLifecycle('handleSummary', JSON.stringify(summaryData), 120_000);
+      const r = await callLifecycle('handleSummary', JSON.stringify(summaryData));
       if (r.error !== null) {
         // k6 logs the error and falls back to its default text summary.
         handleSummaryError = r.error;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { runK6Script } from '../k6-harness/engine.js';
+import { arrivalTimes, parseSegment, scale } from '../k6-harness/executors.js';
 import type { RunResult } from '../k6-harness/engine.js';
 import { K6_PROFILES, profileFor, UnmodelledVersionError } from '../k6-harness/k6-versions.js';
 
@@ -295,6 +296,42 @@ export function handleSummary(data) { return { stdout: JSON.stringify(data) }; }
     const shape = JSON.parse(mr.stdout.join('')) as Record<string, unknown>;
     expect(Object.keys(shape).sort()).toEqual(['config', 'metadata', 'results', 'version']);
     expect(shape['metrics']).toBeUndefined();
+  });
+});
+
+describe('executors', () => {
+  it('places arrival-rate iterations by integrating the rate over the stages', () => {
+    expect(arrivalTimes(2, [{ durationMs: 2000, target: 2 }], 1000)).toEqual([0, 500, 1000, 1500]);
+    // 0 -> 10/s over 2 s: 10 iterations, the k-th when the area under the ramp reaches k.
+    const ramp = arrivalTimes(0, [{ durationMs: 2000, target: 10 }], 1000);
+    expect(ramp).toHaveLength(10);
+    expect(ramp[4]).toBeCloseTo(1000 * Math.sqrt(4 / 2.5), 6);
+    expect(scale(1, parseSegment('0:1/2')) + scale(1, parseSegment('1/2:1'))).toBe(1);
+    expect(scale(5, parseSegment('0:1/2')) + scale(5, parseSegment('1/2:1'))).toBe(5);
+  });
+
+  it('runs ramping executors and interrupts an iteration at maxDuration + gracefulStop', async () => {
+    const script = fixture(
+      'executors.js',
+      `import exec from 'k6/execution';
+import { sleep } from 'k6';
+export const options = {
+  scenarios: {
+    arrivals: { executor: 'ramping-arrival-rate', startRate: 0, timeUnit: '1s', preAllocatedVUs: 2, maxVUs: 2, stages: [{ duration: '2s', target: 10 }], exec: 'quick' },
+    looping: { executor: 'ramping-vus', startVUs: 1, stages: [{ duration: '1s', target: 2 }, { duration: '1s', target: 0 }], gracefulRampDown: '1s', exec: 'slow' },
+    stuck: { executor: 'per-vu-iterations', vus: 1, iterations: 1, maxDuration: '1s', gracefulStop: '1s', exec: 'stuck' },
+  },
+};
+export function quick() { console.log('arrival ' + exec.scenario.iterationInTest); }
+export function slow() { sleep(0.2); }
+export function stuck() { sleep(30); console.log('never'); }
+`,
+    );
+    const r = await run(script, '2.3');
+    expect(r.lines.filter((l) => l.startsWith('arrival '))).toHaveLength(10);
+    expect(r.lines).not.toContain('never');
+    expect(r.iterations.interrupted).toBe(1);
+    expect(r.exitCode).toBe(0);
   });
 });
 

@@ -156,7 +156,16 @@ export function httpModule(host: VuHost): Record<string, unknown> {
     body?: unknown,
     params?: Params,
   ): Promise<unknown> => {
-    const prepared = prepare(String(method).toUpperCase(), url, body, params);
+    if (host.state() === null) {
+      throw host.error('Making http requests in the init context is not supported');
+    }
+    let prepared: ReturnType<typeof prepare>;
+    try {
+      prepared = prepare(String(method).toUpperCase(), url, body, params);
+    } catch (e) {
+      // k6 rejects the promise for a request it cannot build (bad URL, timeout, responseType).
+      return Promise.reject(e);
+    }
     const release = host.loop.register();
     return new Promise((resolve, reject) => {
       host.onHttpReply(prepared.req.id, (reply) => {

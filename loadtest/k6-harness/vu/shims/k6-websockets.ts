@@ -26,6 +26,13 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
+/** v2.3.0 (grafana/k6#6306): the same read-only values on the constructor and on instances. */
+const READY_STATE_CONSTANTS: PropertyDescriptorMap = {
+  CONNECTING: { value: CONNECTING, enumerable: true },
+  OPEN: { value: OPEN, enumerable: true },
+  CLOSING: { value: CLOSING, enumerable: true },
+  CLOSED: { value: CLOSED, enumerable: true },
+};
 const HANDLERS = ['onmessage', 'onerror', 'onopen', 'onclose', 'onping', 'onpong'] as const;
 const PARAMS = new Set(['headers', 'tags', 'jar', 'compression']);
 
@@ -309,25 +316,11 @@ export function websocketsModule(host: VuHost): WebSocketsModule {
         enumerable: true,
       };
     }
-    if (host.profile.wsReadyStateConstants) {
-      Object.assign(props, {
-        CONNECTING: { value: CONNECTING, enumerable: true },
-        OPEN: { value: OPEN, enumerable: true },
-        CLOSING: { value: CLOSING, enumerable: true },
-        CLOSED: { value: CLOSED, enumerable: true },
-      });
-    }
+    if (host.profile.wsReadyStateConstants) Object.assign(props, READY_STATE_CONSTANTS);
     Object.defineProperties(this, props);
     host.send({ op: 'wsOpen', id, url: urlText, protocols: subprotocols, headers });
   }
-  if (host.profile.wsReadyStateConstants) {
-    Object.defineProperties(WebSocket, {
-      CONNECTING: { value: CONNECTING, enumerable: true },
-      OPEN: { value: OPEN, enumerable: true },
-      CLOSING: { value: CLOSING, enumerable: true },
-      CLOSED: { value: CLOSED, enumerable: true },
-    });
-  }
+  if (host.profile.wsReadyStateConstants) Object.defineProperties(WebSocket, READY_STATE_CONSTANTS);
   const api = { WebSocket, Blob };
   return {
     module: { __esModule: true, default: api, ...api },
