@@ -31,6 +31,10 @@ const MAX_VUS_PER_RATE = envNumber('MAX_VUS_PER_RATE', 2, { min: 0.1 });
 
 const totalEvents = params.rates.reduce((sum, r) => sum + r * params.stepSeconds, 0);
 
+function maxVus(rate: number): number {
+  return Math.max(10, Math.ceil(rate * MAX_VUS_PER_RATE));
+}
+
 function scenarioName(index: number, rate: number): string {
   return `ingest_${index}_${rate}`;
 }
@@ -45,9 +49,12 @@ function scenarios(): Record<string, Scenario> {
       rate,
       timeUnit: '1s',
       duration: seconds(params.stepSeconds),
-      // Enough VUs for ~250 ms acks up front; more are allocated if the server slows down.
-      preAllocatedVUs: Math.max(2, Math.ceil(rate * 0.25)),
-      maxVUs: Math.max(10, Math.ceil(rate * MAX_VUS_PER_RATE)),
+      // Open loop needs rate x ack latency VUs in flight. Pre-allocated for the slowest ack the
+      // thresholds accept (ACK_P99_MS), so a slow start (Lambda cold starts) drops nothing: k6
+      // drops every iteration that finds no free VU while it initialises another, and
+      // dropped_iterations fails the run. More (up to maxVUs) if the server slows down further.
+      preAllocatedVUs: Math.min(maxVus(rate), Math.max(2, Math.ceil((rate * ACK_P99_MS) / 1000))),
+      maxVUs: maxVus(rate),
       startTime: seconds(t),
       gracefulStop: '10s',
       tags: { rate: String(rate) },

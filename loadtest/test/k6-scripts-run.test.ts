@@ -60,7 +60,7 @@ const SCRIPTS: Record<
     expect: { scenario: 'churn', sockets: true, probes: true },
   },
   'ingest.ts': {
-    env: { QUICK: '1', RATES: '10,20', STEP_SECONDS: '2' },
+    env: { QUICK: '1', RATES: '5,10', STEP_SECONDS: '2' },
     expect: { scenario: 'ingest', sockets: false, probes: false },
   },
   'idle-keepalive.ts': {
@@ -77,6 +77,12 @@ const SCRIPTS: Record<
   },
 };
 
+function spec(script: string): (typeof SCRIPTS)[string] {
+  const found = SCRIPTS[script];
+  if (found === undefined) throw new Error(`no quick form for ${script}`);
+  return found;
+}
+
 let runIds = 0;
 const runId = (): string => `t${Date.now().toString(36).slice(-6)}${(runIds++).toString(36)}`;
 
@@ -85,18 +91,18 @@ async function runBothVersions(
   target: K6Target,
   script: string,
 ): Promise<{ version: string; run: ScriptRun; id: string }[]> {
-  const spec = SCRIPTS[script] as (typeof SCRIPTS)[string];
+  const quick = spec(script);
   const before = await nonProbeCounts(target.httpUrl);
   const runs = await Promise.all(
     VERSIONS.map(async (version) => {
       const id = runId();
-      const run = await runScript(script, version, { ...target.env, ...spec.env, RUN_ID: id });
+      const run = await runScript(script, version, { ...target.env, ...quick.env, RUN_ID: id });
       return { version, run, id };
     }),
   );
   for (const { id } of runs)
     expect({ id, left: await leftoverProbes(target.httpUrl, id) }).toEqual({ id, left: [] });
-  if (spec.expect.probes) {
+  if (quick.expect.probes) {
     // Teardown removed the probes: every other count is where it was (ingest's load is real traffic).
     expect(await nonProbeCounts(target.httpUrl)).toEqual(before);
   }
@@ -116,11 +122,11 @@ function describeMatrix(name: K6TargetName): void {
     it.each(Object.keys(SCRIPTS))(
       `%s quick scenario runs clean under k6 ${VERSIONS.join(' and ')}`,
       async (script) => {
-        const spec = SCRIPTS[script] as (typeof SCRIPTS)[string];
+        const quick = spec(script);
         for (const { version, run } of await runBothVersions(target, script)) {
           expect({
             version,
-            violations: loadTesterViolations(run, { ...spec.expect, target: name }),
+            violations: loadTesterViolations(run, { ...quick.expect, target: name }),
           }).toEqual({
             version,
             violations: [],
@@ -144,7 +150,7 @@ describe('k6 scripts under faults and planted bugs (droplet)', () => {
     await target?.stop();
   }, 60_000);
 
-  const fanOut = SCRIPTS['fan-out.ts'] as (typeof SCRIPTS)[string];
+  const fanOut = spec('fan-out.ts');
   const fanOutExpect: Expectations = { ...fanOut.expect, target: 'droplet' };
 
   it('WebSocket.OPEN in a script: no socket is sent to or closed under k6 1.6-2.2 (fine on 2.3+)', async () => {
@@ -156,12 +162,12 @@ describe('k6 scripts under faults and planted bugs (droplet)', () => {
       runScript(
         script,
         version,
-        { ...target.env, ...(SCRIPTS[script] as (typeof SCRIPTS)[string]).env, RUN_ID: runId() },
+        { ...target.env, ...spec(script).env, RUN_ID: runId() },
         { scriptsDir: planted, abortOnFinding: stopAtFinding },
       );
     const violations = (run: ScriptRun, script: string): string =>
       loadTesterViolations(run, {
-        ...(SCRIPTS[script] as (typeof SCRIPTS)[string]).expect,
+        ...spec(script).expect,
         target: 'droplet',
       }).join('\n');
     const [fanOutOld, fanOutCurrent, churnOld, idleOld] = await Promise.all([
@@ -233,7 +239,7 @@ describe('k6 scripts under faults and planted bugs (droplet)', () => {
   }, 180_000);
 
   it('a client dropped before a probe is not counted missed (planted: the old since-open rule is)', async () => {
-    const scaling = SCRIPTS['connection-scaling.ts'] as (typeof SCRIPTS)[string];
+    const scaling = spec('connection-scaling.ts');
     const outcome = async (scriptsDir?: string): Promise<ScriptRun> => {
       const proxy = await startWsFaultProxy(target.wsUrl, {
         drop: { connection: 2, afterMs: 500 },
@@ -313,7 +319,7 @@ describe('k6 scripts under faults and planted bugs (droplet)', () => {
   it('handleSummary writes the summary under --new-machine-readable-summary (planted: it throws)', async () => {
     const env = {
       ...target.env,
-      ...(SCRIPTS['ingest.ts'] as (typeof SCRIPTS)[string]).env,
+      ...spec('ingest.ts').env,
       RATES: '5',
     };
     const fixed = await runScript('ingest.ts', '2.3', env, { newMachineReadableSummary: true });
@@ -414,7 +420,7 @@ describe('k6 scripts under faults and planted bugs (droplet)', () => {
     const log = path.join(dir, 'runner.log');
     const env = Object.entries({
       ...target.env,
-      ...(SCRIPTS['ingest.ts'] as (typeof SCRIPTS)[string]).env,
+      ...spec('ingest.ts').env,
       RATES: '5',
       SUMMARY_FILE: 'stdout',
     })
