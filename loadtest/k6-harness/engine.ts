@@ -196,7 +196,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
   const callLifecycle = async (
     fn: 'setup' | 'teardown' | 'handleSummary',
     arg: string | null,
-  ): Promise<{ error: string | null; result: string | null }> => {
+  ): Promise<{ error: string | null; result: string | null; timedOut: boolean }> => {
     // k6's defaults: setupTimeout and teardownTimeout 60 s, handleSummary 2 min.
     const timeoutMs =
       fn === 'handleSummary'
@@ -206,7 +206,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
     const timer = setTimeout(() => void vu.kill(), timeoutMs);
     try {
       const r = (await vu.run({ op: 'call', fn, arg })) as Extract<VuReport, { op: 'callDone' }>;
-      return { error: r.error, result: r.result };
+      return { error: r.error, result: r.result, timedOut: false };
     } catch (e) {
       const timedOut = e instanceof VuGoneError;
       return {
@@ -214,6 +214,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
           ? `${fn}() execution timed out after ${timeoutMs / 1000} seconds`
           : String(e),
         result: null,
+        timedOut,
       };
     } finally {
       clearTimeout(timer);
@@ -282,7 +283,10 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
       const r = await callLifecycle('setup', null);
       if (r.error !== null) {
         errors.push(`setup: ${r.error}`);
-        throw new RunFailure(`setup() failed: ${r.error}`, EXIT_CODES.scriptException);
+        throw new RunFailure(
+          `setup() failed: ${r.error}`,
+          r.timedOut ? EXIT_CODES.setupTimeout : EXIT_CODES.scriptException,
+        );
       }
       setupData = r.result;
     }
@@ -380,7 +384,7 @@ export async function runK6Script(opts: RunOptions): Promise<RunResult> {
       if (r.error !== null) {
         errors.push(`teardown: ${r.error}`);
         emitLog('error', `teardown() failed: ${r.error}`, 0);
-        exitCode = EXIT_CODES.scriptException;
+        exitCode = r.timedOut ? EXIT_CODES.teardownTimeout : EXIT_CODES.scriptException;
       }
     }
     evaluateThresholds(thresholds, store, runMs, true);

@@ -242,6 +242,24 @@ export function releaser() {
     expect(r.thresholds).toEqual([{ key: 'my_counter', source: 'count==2', ok: true }]);
   });
 
+  it('ends a setup() that outlives setupTimeout with exit 100, and a throwing teardown() with 107', async () => {
+    const script = fixture(
+      'lifecycle.js',
+      `import { sleep } from 'k6';
+export const options = { setupTimeout: '1s' };
+export function setup() { if (__ENV.SLOW_SETUP === '1') sleep(30); }
+export default function () {}
+export function teardown() { throw new Error('teardown broke'); }
+`,
+    );
+    const slow = await run(script, '2.3', { SLOW_SETUP: '1' });
+    expect(slow.exitCode).toBe(100);
+    expect(slow.iterations.completed).toBe(0);
+    const broken = await run(script, '2.3');
+    expect(broken.exitCode).toBe(107);
+    expect(broken.errors.join('\n')).toMatch(/teardown broke/);
+  });
+
   it('refuses thresholds on unknown metrics or with a malformed expression (exit 104)', async () => {
     for (const thresholds of [
       "{ nope: ['count==0'] }",
