@@ -25,6 +25,7 @@
  * Each runner's probes are removed again in its teardown (reaction_removed), leaving counts as
  * they were.
  */
+import { sleep } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { TARGET, env, envFlag } from './config.ts';
@@ -231,10 +232,32 @@ export async function storedProbesAsync(runId: string, stream?: string): Promise
   return null;
 }
 
+/**
+ * Posts one cleanup event, retrying a 5xx or no answer twice (1 s, then 2 s later) as Slack
+ * retries its deliveries: a loaded deployment answers 503 when its store is slow, and teardown
+ * must still leave the counts as they were. Same body, so a retry is a duplicate delivery, which
+ * changes nothing.
+ */
+function postCleanup(body: string): boolean {
+  for (let attempt = 1; ; attempt++) {
+    const status = postSigned(body, { kind: 'cleanup' });
+    if (status >= 200 && status < 300) return true;
+    if ((status >= 400 && status < 500) || attempt === 3) return false;
+    sleep(attempt);
+  }
+}
+
 /** The probes this runner sent in this run, blocking (teardown). */
 function ownStoredProbes(run: RunContext): Probe[] | null {
-  const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
-  return res.status === 200 ? runProbes(res.body, run.runId, undefined, run.origin) : null;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
+    const probes =
+      res.status === 200 ? runProbes(res.body, run.runId, undefined, run.origin) : null;
+    if (probes !== null) return probes;
+    console.warn(`GET /reactions answered ${res.status} (attempt ${attempt}/3)`);
+    if (attempt < 3) sleep(attempt);
+  }
+  return null;
 }
 
 /**
@@ -262,8 +285,7 @@ export function removeRunProbes(run: RunContext): void {
       messageTs: run.messageTs,
       eventTs: clock.next(),
     });
-    const status = postSigned(body, { kind: 'cleanup' });
-    if (status < 200 || status >= 300) failed++;
+    if (!postCleanup(body)) failed++;
   }
   const text = `removed ${probes.length - failed}/${probes.length} probe reactions of run ${run.runId} runner ${run.origin}`;
   if (failed > 0) throw new Error(text);

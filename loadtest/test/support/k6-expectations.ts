@@ -96,7 +96,7 @@ export function loadTesterViolations(run: ScriptRun, e: Expectations): string[] 
   for (const err of result.errors) v.push(`error: ${err}`);
   if (summary === null) {
     v.push('handleSummary wrote no parsable summary file');
-    return v;
+    return withLogs(v, result);
   }
   if (summary.reactometer.scenario !== e.scenario || summary.reactometer.target !== e.target) {
     v.push(`summary names ${summary.reactometer.scenario}/${summary.reactometer.target}`);
@@ -125,7 +125,17 @@ export function loadTesterViolations(run: ScriptRun, e: Expectations): string[] 
       v.push(`${count(summary, 'deliveries_missed')} missed deliveries`);
     }
   }
-  return v;
+  return withLogs(v, result);
+}
+
+/** A failing check says why: the run's warnings and errors come with its violations. */
+function withLogs(violations: string[], result: RunResult): string[] {
+  if (violations.length === 0) return violations;
+  const logs = result.logs
+    .filter((l) => l.level === 'warn' || l.level === 'error')
+    .slice(0, 12)
+    .map((l) => `log ${l.level} (VU ${l.vu}): ${l.text.slice(0, 300)}`);
+  return [...violations, ...logs];
 }
 
 /** Reaction counts by emoji, without probe reactions (`lt_...`). */
