@@ -100,7 +100,9 @@ export interface RunResult {
   readonly durationMs: number;
 }
 
+/** The run ends early with k6's exit code for why (bad options, script error, setup failed). */
 class RunFailure extends Error {
+  readonly code = 'run_failed';
   constructor(
     message: string,
     readonly exitCode: number,
