@@ -32,7 +32,7 @@ import type { RunContext } from './lib/probes.ts';
 import { preflight } from './lib/slack.ts';
 import { makeHandleSummary } from './lib/summary.ts';
 import { seconds, until } from './lib/timing.ts';
-import { ClientPool, ConnectPacer, shareOf } from './lib/ws-client.ts';
+import { shareOf, targetPool } from './lib/ws-client.ts';
 
 const params = loadScenario('churn');
 const HOLDERS = WS_SETTINGS.parallelism;
@@ -114,15 +114,7 @@ export async function churn(run: RunContext): Promise<void> {
   const slot = exec.scenario.iterationInTest;
   const startedMs = exec.scenario.startTime;
   const tags: Record<string, string> = { phase: 'churn' };
-  const pool = new ClientPool({
-    url: TARGET.wsUrl,
-    runId: run.runId,
-    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, HOLDERS),
-    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
-    pingIntervalMs: 0,
-    reconnect: false,
-    tags,
-  });
+  const pool = targetPool(run.runId, slot, HOLDERS, { tags });
   const share = shareOf(params.concurrentClients, slot, HOLDERS);
   const deaths = new Map<number, number>();
   const churnUntilMs = startedMs + CHURN_END_S * 1000;
@@ -156,34 +148,21 @@ export async function churn(run: RunContext): Promise<void> {
   wsConnectionsOpen.add(pool.openCount(), tags);
   await pool.closeAll(10_000);
   const churnProbes = await storedProbesAsync(run.runId, 'churn');
-  const missed = churnProbes === null ? -1 : pool.countMissed(churnProbes, 'while-open', WINDOW_MS);
+  const missed = pool.countMissed(churnProbes, 'while-open', WINDOW_MS);
   console.log(
     `churn VU ${slot}: ${pool.records.length} connections (${churned} churned, ${pool.failedCount()} failed), ` +
-      (missed < 0
-        ? 'probes unreadable'
-        : `${missed} missed deliveries of ${churnProbes?.length ?? 0} events`),
+      `${missed} missed deliveries of ${churnProbes?.length ?? 'unreadable'} events`,
   );
 
   // After the settle time, fresh clients must still get an update promptly.
-  const verify = new ClientPool({
-    url: TARGET.wsUrl,
-    runId: run.runId,
-    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, HOLDERS),
-    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
-    pingIntervalMs: 0,
-    reconnect: false,
-    tags: { phase: 'after' },
-  });
+  const verify = targetPool(run.runId, slot, HOLDERS, { tags: { phase: 'after' } });
   pool.stop();
   await until(startedMs + VERIFY_OPEN_AT_S * 1000);
   await verify.rampTo(shareOf(VERIFY_CLIENTS, slot, HOLDERS), startedMs + VERIFY_PROBE_AT_S * 1000);
   await until(startedMs + END_S * 1000);
   await verify.closeAll(5000);
   verify.stop();
-  const after = await storedProbesAsync(run.runId, 'after');
-  if (after === null)
-    console.error('could not read the stored probes; post-churn delivery not checked');
-  else verify.countMissed(after, 'since-open', 0);
+  verify.countMissed(await storedProbesAsync(run.runId, 'after'), 'since-open', 0);
 }
 
 /** The driver: probes at `eventsPerSecond` during the churn, then one after the settle time. */

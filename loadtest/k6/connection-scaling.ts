@@ -25,7 +25,7 @@ import type { RunContext } from './lib/probes.ts';
 import { preflight } from './lib/slack.ts';
 import { makeHandleSummary } from './lib/summary.ts';
 import { seconds, until } from './lib/timing.ts';
-import { ClientPool, ConnectPacer, shareOf } from './lib/ws-client.ts';
+import { shareOf, targetPool } from './lib/ws-client.ts';
 
 const params = loadScenario('connection-scaling');
 const HOLDERS = WS_SETTINGS.parallelism;
@@ -132,15 +132,7 @@ export async function hold(run: RunContext): Promise<void> {
   const slot = exec.scenario.iterationInTest;
   const startedMs = exec.scenario.startTime;
   const tags: Record<string, string> = {};
-  const pool = new ClientPool({
-    url: TARGET.wsUrl,
-    runId: run.runId,
-    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, HOLDERS),
-    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
-    pingIntervalMs: 0,
-    reconnect: false,
-    tags,
-  });
+  const pool = targetPool(run.runId, slot, HOLDERS, { tags });
   let attempts = 0;
   for (const step of STEPS) {
     tags['step'] = String(step.target);
@@ -156,12 +148,10 @@ export async function hold(run: RunContext): Promise<void> {
     const open = pool.openCount();
     wsConnectionsOpen.add(open, tags);
     const probes = await storedProbesAsync(run.runId, step.stream);
-    const missed = probes === null ? -1 : pool.countMissed(probes, 'since-open', 0);
+    const missed = pool.countMissed(probes, 'since-open', 0);
     console.log(
       `step ${step.target}: holder ${slot} wants ${want}, holds ${open}; ${failed}/${tried} new connects failed; ` +
-        (missed < 0
-          ? 'probes unreadable'
-          : `${missed} missed of ${probes?.length ?? 0} probe(s) x ${open} clients`),
+        `${missed} missed of ${probes?.length ?? 'unreadable'} probe(s) x ${open} clients`,
     );
     if (tried > 0 && failed / tried > params.stopWhenFailedRatioAbove) {
       console.warn(

@@ -23,7 +23,7 @@ import type { RunContext } from './lib/probes.ts';
 import { preflight } from './lib/slack.ts';
 import { makeHandleSummary } from './lib/summary.ts';
 import { seconds, until } from './lib/timing.ts';
-import { ClientPool, ConnectPacer, shareOf } from './lib/ws-client.ts';
+import { shareOf, targetPool } from './lib/ws-client.ts';
 
 const params = loadScenario('fan-out');
 
@@ -164,31 +164,17 @@ export async function receivers(run: RunContext): Promise<void> {
   const count = shareOf(step.clients, slot, step.vus);
   if (count === 0) return;
   const startedMs = exec.scenario.startTime;
-  const pool = new ClientPool({
-    url: TARGET.wsUrl,
-    runId: run.runId,
-    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, step.vus),
-    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
-    pingIntervalMs: 0,
-    reconnect: false,
-    tags: { clients: String(step.clients) },
-  });
+  const pool = targetPool(run.runId, slot, step.vus, { tags: { clients: String(step.clients) } });
   await pool.rampTo(count, startedMs + step.driverAtS * 1000);
   const held = pool.openCount();
   await until(startedMs + step.checkAtS * 1000);
   await pool.closeAll(5000);
   pool.stop();
   const probes = await storedProbesAsync(run.runId, step.stream);
-  if (probes === null) {
-    console.error(
-      `N=${step.clients} VU slot ${slot}: could not read the stored probes; missed not counted`,
-    );
-    return;
-  }
   const missed = pool.countMissed(probes, 'since-open', 0);
   if (missed > 0 || held < count) {
     console.warn(
-      `N=${step.clients} slot ${slot}: held ${held}/${count}, ${probes.length} events, ${missed} missed deliveries`,
+      `N=${step.clients} slot ${slot}: held ${held}/${count}, ${probes?.length ?? 'unreadable'} events, ${missed} missed deliveries`,
     );
   }
 }
@@ -216,6 +202,7 @@ export const handleSummary = makeHandleSummary('fan-out', {
   ...params,
   connectionsPerVu: WS_SETTINGS.connectionsPerVu,
   connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
+  connectGraceMs: WS_SETTINGS.connectGraceMs,
   parallelism: WS_SETTINGS.parallelism,
   deliveryP99Ms: DELIVERY_P99_MS,
   steps: STEPS.map((s) => ({

@@ -26,7 +26,7 @@ import type { RunContext } from './lib/probes.ts';
 import { preflight } from './lib/slack.ts';
 import { makeHandleSummary } from './lib/summary.ts';
 import { seconds, until } from './lib/timing.ts';
-import { ClientPool, ConnectPacer, shareOf } from './lib/ws-client.ts';
+import { shareOf, targetPool } from './lib/ws-client.ts';
 
 const params = loadScenario('idle-keepalive');
 const HOLDERS = WS_SETTINGS.parallelism;
@@ -94,11 +94,7 @@ export async function idle(run: RunContext): Promise<void> {
   const startedMs = exec.scenario.startTime;
   let premature = 0;
   let atLimit = 0;
-  const pool = new ClientPool({
-    url: TARGET.wsUrl,
-    runId: run.runId,
-    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, HOLDERS),
-    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
+  const pool = targetPool(run.runId, slot, HOLDERS, {
     pingIntervalMs: params.pingIntervalSeconds * 1000,
     reconnect: true,
     tags: {},
@@ -127,11 +123,14 @@ export async function idle(run: RunContext): Promise<void> {
   wsConnectionsOpen.add(pool.openCount());
   await pool.closeAll(10_000);
   pool.stop();
-  const probes = await storedProbesAsync(run.runId, 'idle');
-  const missed = probes === null ? -1 : pool.countMissed(probes, 'while-open', WINDOW_MS);
+  const missed = pool.countMissed(
+    await storedProbesAsync(run.runId, 'idle'),
+    'while-open',
+    WINDOW_MS,
+  );
   console.log(
     `idle VU ${slot}: ${pool.records.length} connections, ${atLimit} closed at the ${MAX_CONNECTION_S}s limit, ` +
-      `${premature} premature; ${missed < 0 ? 'probes unreadable' : `${missed} missed deliveries`}`,
+      `${premature} premature; ${missed} missed deliveries`,
   );
 }
 

@@ -9,6 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import yaml from 'js-yaml';
+import { K6_PROFILES, parseVersion, profileFor } from '../k6-harness/k6-versions.js';
 
 const loadtestDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const k6Dir = join(loadtestDir, 'k6');
@@ -163,6 +164,35 @@ describe('k6 scripts', () => {
   });
 });
 
+describe('k6 version the scripts need', () => {
+  const readme = readFileSync(join(k6Dir, 'README.md'), 'utf8');
+  const minimum = /\*\*Requires k6 ≥ (\d+\.\d+\.\d+)\.\*\*/.exec(readme)?.[1];
+
+  it('is stated in the README and is the lowest version the harness models', () => {
+    expect(minimum).toBeDefined();
+    expect(minimum).toBe(K6_PROFILES[0]?.from);
+    // k6/websockets is registered from v1.6.0 on: the scripts cannot need less.
+    const usesWebsockets = k6Sources().some((f) =>
+      readFileSync(f, 'utf8').includes("from 'k6/websockets'"),
+    );
+    expect(usesWebsockets).toBe(true);
+    expect(parseVersion(minimum as string)).toEqual([1, 6, 0]);
+  });
+
+  it('allows no WebSocket ready-state constant unless the README requires k6 >= 2.3.0', () => {
+    const [major, minor] = parseVersion(minimum as string) as [number, number, number];
+    const constantsExist = major > 2 || (major === 2 && minor >= 3);
+    const uses = k6Sources().flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(\*|\/\/)/.test(line))
+        .filter((line) => /WebSocket\.(CONNECTING|OPEN|CLOSING|CLOSED)\b/.test(line))
+        .map((line) => `${relative(k6Dir, file)}: ${line.trim()}`),
+    );
+    expect(constantsExist ? [] : uses).toEqual([]);
+  });
+});
+
 describe('k6-operator TestRun', () => {
   const manifestPath = join(loadtestDir, 'k6-operator', 'testrun.yaml');
 
@@ -192,5 +222,18 @@ describe('k6-operator TestRun', () => {
     // PARALLELISM must match spec.parallelism so each runner gets VUs; TARGET names the target.
     expect(spec.arguments).toMatch(new RegExp(`PARALLELISM=${spec.parallelism}\\b`));
     expect(spec.arguments).toMatch(/TARGET=aws/);
+    // Runners share probes only with one RUN_ID.
+    expect(spec.arguments).toMatch(/RUN_ID=[a-z0-9]+/);
+  });
+
+  it('pins the k6 image to a version the scripts support and the harness models', () => {
+    const documents = yaml.loadAll(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>[];
+    const testRun = documents.find((d) => d?.['kind'] === 'TestRun') as {
+      spec: { runner: { image: string } };
+    };
+    const image = testRun.spec.runner.image;
+    const tag = /^grafana\/k6:(\d+\.\d+\.\d+)$/.exec(image)?.[1];
+    expect({ image, pinned: tag !== undefined }).toEqual({ image, pinned: true });
+    expect(() => profileFor(tag as string)).not.toThrow();
   });
 });

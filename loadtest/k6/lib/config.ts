@@ -296,11 +296,28 @@ export const WS_SETTINGS = {
   /** A connect not open after this long counts as failed (k6's own handshake limit is 60 s). */
   connectTimeoutMs: envNumber('CONNECT_TIMEOUT_MS', 10_000, { min: 100, integer: true }),
   /**
+   * How long a connection must have been open before a probe is expected to reach it. On AWS the
+   * fan-out Lambda finds connections with an eventually consistent Scan of the Connections table,
+   * which can miss an item written (by $connect) a moment before: 2 s there; 250 ms locally.
+   */
+  connectGraceMs: envNumber('CONNECT_GRACE_MS', TARGET.name === 'aws' ? 2000 : 250, {
+    min: 0,
+    integer: true,
+  }),
+  /**
    * k6 instances running the test together (k6-operator `parallelism`): scenarios give each at
    * least one VU. Pacing does not depend on it: it divides the quota by the total VU count.
    */
   parallelism: envNumber('PARALLELISM', 1, { min: 1, integer: true }),
 } as const;
+
+// Every runner of a distributed run runs setup() itself (grafana/k6-operator#223), so a random
+// run id would differ per runner and receivers would never recognise another runner's probes.
+if (WS_SETTINGS.parallelism > 1 && env('RUN_ID') === undefined) {
+  throw new ConfigError(
+    'PARALLELISM > 1 needs RUN_ID (the same on every runner: each runs setup() itself)',
+  );
+}
 
 /** Delivery p99 the thresholds accept, by target (serverless-offline emulates, slowly). */
 export const DELIVERY_P99_MS = envNumber(

@@ -6,8 +6,10 @@
  * are not even in the same process). So the driver writes the send time into the event itself:
  * every probe adds a reaction whose name is unique and carries its own wall-clock send time,
  *
- *     lt_<runId>_<stream>_<seq>_<sentMs>        e.g. lt_k3x9q2_c1000_7_1718000000123
+ *     lt_<runId>_<origin>_<stream>_<seq>_<sentMs>     e.g. lt_k3x9q2_r0_c1000_7_1718000000123
  *
+ * `origin` names the k6 instance that sent it (see runnerOrigin): in a k6-operator run every
+ * runner runs setup() and teardown() (grafana/k6-operator#223), so each removes only its own.
  * Each probe flips a fresh reaction (count 0 -> 1), so the server pushes exactly one update for
  * it, `{emoji: <that name>, count: 1, version}`, to every client. A receiver parses the name and
  * records `receivedMs - sentMs`, where receivedMs is the time k6's Go reader took the frame off
@@ -20,8 +22,11 @@
  *
  * Which probes a client should have received is read back from the server (GET /reactions lists
  * every probe that was stored), so a POST that failed is an ack failure, not a missed delivery.
- * The run's probes are removed again in teardown (reaction_removed), leaving counts as they were.
+ * Each runner's probes are removed again in its teardown (reaction_removed), leaving counts as
+ * they were.
  */
+import { sleep } from 'k6';
+import exec from 'k6/execution';
 import http from 'k6/http';
 import { TARGET, env, envFlag } from './config.ts';
 import {
@@ -35,7 +40,7 @@ import {
 import type { PostResult } from './slack.ts';
 
 export const PROBE_PREFIX = 'lt_';
-const PROBE_NAME = /^lt_([a-z0-9]{1,16})_([a-z0-9]{1,24})_(\d{1,9})_(\d{13})$/;
+const PROBE_NAME = /^lt_([a-z0-9]{1,16})_(r\d{1,5})_([a-z0-9]{1,24})_(\d{1,9})_(\d{13})$/;
 /** Every probe is a reaction of this user on this message (per run), so teardown can undo it. */
 const PROBE_USER = 'U0LOADPROBE';
 const PROBE_CHANNEL = 'C0LOADPROBE';
@@ -43,6 +48,8 @@ const PROBE_CHANNEL = 'C0LOADPROBE';
 export interface Probe {
   readonly emoji: string;
   readonly runId: string;
+  /** The k6 instance that sent it. */
+  readonly origin: string;
   readonly stream: string;
   readonly seq: number;
   readonly sentMs: number;
@@ -53,22 +60,37 @@ export interface Probe {
 /** Shared by every VU through setup()'s return value (and k6-operator: RUN_ID). */
 export interface RunContext {
   readonly runId: string;
+  /** This k6 instance (setup() runs once per runner); names the probes it sends. */
+  readonly origin: string;
   /** ts of the message all probes of this run react to. */
   readonly messageTs: string;
   readonly startedMs: number;
 }
 
-export function probeName(runId: string, stream: string, seq: number, sentMs: number): string {
-  return `${PROBE_PREFIX}${runId}_${stream}_${seq}_${Math.floor(sentMs)}`;
+export function probeName(
+  run: Pick<RunContext, 'runId' | 'origin'>,
+  stream: string,
+  seq: number,
+  sentMs: number,
+): string {
+  return `${PROBE_PREFIX}${run.runId}_${run.origin}_${stream}_${seq}_${Math.floor(sentMs)}`;
 }
 
 export function parseProbe(emoji: string): Probe | null {
   const m = PROBE_NAME.exec(emoji);
   if (m === null) return null;
-  const [, runId, stream, seq, sentMs] = m as unknown as [string, string, string, string, string];
+  const [, runId, origin, stream, seq, sentMs] = m as unknown as string[] as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     emoji,
     runId,
+    origin,
     stream,
     seq: Number(seq),
     sentMs: Number(sentMs),
@@ -77,8 +99,23 @@ export function parseProbe(emoji: string): Probe | null {
 }
 
 /**
- * The run's identity: RUN_ID when given (k6-operator runs should give one, so that every runner
- * agrees even if setup() ran more than once), otherwise random. Call from setup().
+ * This k6 instance among the runners of a distributed run, from its execution segment (the
+ * k6-operator starts runner i of n with `--execution-segment i/n:(i+1)/n`): "r0" for a run on
+ * one machine or the first runner, "r2500" for a runner whose segment starts at 1/4. Call in
+ * setup() (exec.test.options is not available in the init context).
+ */
+export function runnerOrigin(): string {
+  const segment = (exec.test.options as { executionSegment?: unknown }).executionSegment;
+  const start = typeof segment === 'string' && segment.includes(':') ? segment.split(':')[0] : '0';
+  const [num, den] = (start ?? '0').split('/');
+  const fraction = den === undefined ? Number(num) : Number(num) / Number(den);
+  return `r${Number.isFinite(fraction) ? Math.round(fraction * 10_000) : 0}`;
+}
+
+/**
+ * The run's identity: RUN_ID when given (distributed runs must give one, so that every runner
+ * agrees: each runs setup() itself), otherwise random; and this runner's origin. Call from
+ * setup().
  */
 export function newRunContext(): RunContext {
   const given = env('RUN_ID');
@@ -91,7 +128,7 @@ export function newRunContext(): RunContext {
       .toString(36)
       .padStart(8, '0');
   const startedMs = Date.now();
-  return { runId, messageTs: new EventClock().next(startedMs), startedMs };
+  return { runId, origin: runnerOrigin(), messageTs: new EventClock().next(startedMs), startedMs };
 }
 
 /**
@@ -114,7 +151,7 @@ export class ProbeSender {
       eventId: this.ids.next(),
       type: 'reaction_added',
       user: PROBE_USER,
-      reaction: probeName(this.run.runId, stream, seq, sentMs),
+      reaction: probeName(this.run, stream, seq, sentMs),
       channel: PROBE_CHANNEL,
       messageTs: this.run.messageTs,
       eventTs: this.clock.next(sentMs),
@@ -149,7 +186,12 @@ function parseReactions(body: unknown): ReactionCount[] | null {
   }
 }
 
-function runProbes(body: unknown, runId: string, stream: string | undefined): Probe[] | null {
+function runProbes(
+  body: unknown,
+  runId: string,
+  stream: string | undefined,
+  origin?: string,
+): Probe[] | null {
   const reactions = parseReactions(body);
   if (reactions === null) return null;
   const probes: Probe[] = [];
@@ -159,7 +201,8 @@ function runProbes(body: unknown, runId: string, stream: string | undefined): Pr
     if (
       probe !== null &&
       probe.runId === runId &&
-      (stream === undefined || probe.stream === stream)
+      (stream === undefined || probe.stream === stream) &&
+      (origin === undefined || probe.origin === origin)
     ) {
       probes.push(probe);
     }
@@ -189,19 +232,45 @@ export async function storedProbesAsync(runId: string, stream?: string): Promise
   return null;
 }
 
-/** As storedProbesAsync, blocking (teardown, driver VUs). */
-export function storedProbes(runId: string, stream?: string): Probe[] | null {
-  const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
-  return res.status === 200 ? runProbes(res.body, runId, stream) : null;
+/**
+ * Posts one cleanup event, retrying a 5xx or no answer twice (1 s, then 2 s later) as Slack
+ * retries its deliveries: a loaded deployment answers 503 when its store is slow, and teardown
+ * must still leave the counts as they were. Same body, so a retry is a duplicate delivery, which
+ * changes nothing.
+ */
+function postCleanup(body: string): boolean {
+  for (let attempt = 1; ; attempt++) {
+    const status = postSigned(body, { kind: 'cleanup' });
+    if (status >= 200 && status < 300) return true;
+    if ((status >= 400 && status < 500) || attempt === 3) return false;
+    sleep(attempt);
+  }
 }
 
-/** Removes this run's probe reactions (teardown), unless KEEP_PROBES=1. */
+/** The probes this runner sent in this run, blocking (teardown). */
+function ownStoredProbes(run: RunContext): Probe[] | null {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
+    const probes =
+      res.status === 200 ? runProbes(res.body, run.runId, undefined, run.origin) : null;
+    if (probes !== null) return probes;
+    console.warn(`GET /reactions answered ${res.status} (attempt ${attempt}/3)`);
+    if (attempt < 3) sleep(attempt);
+  }
+  return null;
+}
+
+/**
+ * Removes the probe reactions this runner sent (teardown), unless KEEP_PROBES=1. Only its own:
+ * other runners of the same run tear down theirs (they reacted on their own message), and may
+ * still be reading them back.
+ */
 export function removeRunProbes(run: RunContext): void {
   if (envFlag('KEEP_PROBES')) return;
-  const probes = storedProbes(run.runId);
+  const probes = ownStoredProbes(run);
+  // Thrown, not logged: the run must not look clean when the counts were left changed.
   if (probes === null) {
-    console.warn(`could not list reactions to remove the probes of run ${run.runId}`);
-    return;
+    throw new Error(`could not list reactions to remove the probes of run ${run.runId}`);
   }
   const clock = new EventClock();
   const ids = new EventIds(run.runId, 0);
@@ -216,10 +285,9 @@ export function removeRunProbes(run: RunContext): void {
       messageTs: run.messageTs,
       eventTs: clock.next(),
     });
-    const status = postSigned(body, { kind: 'cleanup' });
-    if (status < 200 || status >= 300) failed++;
+    if (!postCleanup(body)) failed++;
   }
-  console.log(
-    `removed ${probes.length - failed}/${probes.length} probe reactions of run ${run.runId}`,
-  );
+  const text = `removed ${probes.length - failed}/${probes.length} probe reactions of run ${run.runId} runner ${run.origin}`;
+  if (failed > 0) throw new Error(text);
+  console.log(text);
 }

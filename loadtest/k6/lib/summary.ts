@@ -8,7 +8,7 @@
  *
  * k6 does not create directories: `mkdir -p loadtest/results/k6` before running.
  */
-import { QUICK, TARGET, describeTarget, summaryPath } from './config.ts';
+import { QUICK, TARGET, describeTarget, env, summaryPath } from './config.ts';
 import type { ScenarioName } from './config.ts';
 import type { RunContext } from './probes.ts';
 
@@ -44,6 +44,62 @@ export interface SummaryData {
   readonly setup_data?: unknown;
 }
 
+/**
+ * What handleSummary gets under `k6 run --new-machine-readable-summary` (k6 >= 1.0, schema 1.0.0,
+ * internal/lib/summary/machine_readable.go): metrics as a list, no thresholds, no setup data, and
+ * trend values limited to avg/min/med/max/p(90)/p(95).
+ */
+export interface MachineReadableSummary {
+  readonly version: string;
+  readonly config: { readonly duration: number; readonly script?: string };
+  readonly results: {
+    readonly metrics: readonly {
+      readonly name: string;
+      readonly type: SummaryMetric['type'];
+      readonly contains: SummaryMetric['contains'];
+      readonly values: Record<string, number>;
+    }[];
+    readonly checks?: {
+      readonly results?: readonly { name: string; passes: number; fails: number }[];
+    };
+  };
+}
+
+function isMachineReadable(data: unknown): data is MachineReadableSummary {
+  const d = data as Partial<MachineReadableSummary> | null;
+  return d !== null && typeof d === 'object' && Array.isArray(d.results?.metrics);
+}
+
+/**
+ * The legacy shape from the machine-readable one, so one code path writes the file. Thresholds
+ * are not in that shape: the file then says so (`thresholdsKnown: false`) instead of claiming
+ * they passed; k6's own exit code (99) still reports them.
+ */
+export function fromMachineReadable(data: MachineReadableSummary): SummaryData {
+  const metrics: Record<string, SummaryMetric> = {};
+  for (const m of data.results.metrics) {
+    const values: Record<string, number> =
+      m.type === 'rate'
+        ? {
+            rate: m.values['rate'] ?? 0,
+            passes: m.values['matches'] ?? 0,
+            fails: (m.values['total'] ?? 0) - (m.values['matches'] ?? 0),
+          }
+        : { ...m.values };
+    metrics[m.name] = { type: m.type, contains: m.contains, values };
+  }
+  const checks = (data.results.checks?.results ?? []).map((c) => ({
+    ...c,
+    path: `::${c.name}`,
+    id: c.name,
+  }));
+  return {
+    metrics,
+    root_group: { name: '', path: '', id: '', groups: [], checks },
+    state: { testRunDurationMs: data.config.duration * 1000 },
+  };
+}
+
 /** What the report needs to know besides the metrics. */
 export interface ReactometerBlock {
   readonly scenario: ScenarioName;
@@ -51,6 +107,8 @@ export interface ReactometerBlock {
   readonly quick: boolean;
   readonly params: Record<string, unknown>;
   readonly runId: string | null;
+  /** false when k6 gave the machine-readable summary, which carries no threshold results. */
+  readonly thresholdsKnown: boolean;
   readonly testRunDurationMs: number | null;
   readonly generatedAt: string;
   readonly tool: 'k6';
@@ -98,8 +156,12 @@ function runIdOf(setupData: unknown): string | null {
   const run = setupData as Partial<RunContext> | null | undefined;
   return run !== null && typeof run === 'object' && typeof run.runId === 'string'
     ? run.runId
-    : null;
+    : (env('RUN_ID') ?? null);
 }
+
+/** Lines around the JSON when it goes to stdout, which k6 shares with its own output and logs. */
+export const SUMMARY_BEGIN = '-----BEGIN REACTOMETER SUMMARY-----';
+export const SUMMARY_END = '-----END REACTOMETER SUMMARY-----';
 
 function formatValue(value: number, contains: SummaryMetric['contains']): string {
   if (contains === 'time')
@@ -122,7 +184,13 @@ export function textReport(data: SummaryData, block: ReactometerBlock, file: str
       lines.push(`  ${t.ok ? 'ok  ' : 'FAIL'} ${name}: ${expr}`);
     }
   }
-  lines.push(failed === 0 ? '  all thresholds passed' : `  ${failed} threshold(s) FAILED`);
+  lines.push(
+    !block.thresholdsKnown
+      ? '  thresholds: not in the machine-readable summary (k6 exits 99 when one failed)'
+      : failed === 0
+        ? '  all thresholds passed'
+        : `  ${failed} threshold(s) FAILED`,
+  );
   for (const name of names) {
     const metric = data.metrics[name] as SummaryMetric;
     const values = Object.entries(metric.values)
@@ -142,13 +210,16 @@ export function makeHandleSummary(
   scenario: ScenarioName,
   params: Record<string, unknown>,
 ): (data: SummaryData) => Record<string, string> {
-  return (data: SummaryData) => {
+  return (raw: SummaryData | MachineReadableSummary) => {
+    const machineReadable = isMachineReadable(raw);
+    const data = machineReadable ? fromMachineReadable(raw) : raw;
     const block: ReactometerBlock = {
       scenario,
       target: TARGET.name,
       quick: QUICK,
       params: { ...params, target: describeTarget() },
       runId: runIdOf(data.setup_data),
+      thresholdsKnown: !machineReadable,
       testRunDurationMs: data.state?.testRunDurationMs ?? null,
       generatedAt: new Date().toISOString(),
       tool: 'k6',
@@ -156,9 +227,12 @@ export function makeHandleSummary(
     const file = summaryPath(scenario);
     const json = `${JSON.stringify({ ...toSummaryExport(data), reactometer: block }, null, 2)}\n`;
     const text = textReport(data, block, file);
-    // SUMMARY_FILE=stdout (k6-operator without shared storage): JSON on stdout, text on stderr.
-    if (file === 'stdout') return { stdout: json, stderr: text };
-    if (file === 'stderr') return { stderr: json, stdout: text };
+    // SUMMARY_FILE=stdout (k6-operator without shared storage): the JSON between two marker
+    // lines on stdout, the text on stderr. A runner pod's log mixes both streams, k6's own output
+    // and console logs, so the markers are what lets the JSON be cut out of `kubectl logs`.
+    const framed = `${SUMMARY_BEGIN}\n${json}${SUMMARY_END}\n`;
+    if (file === 'stdout') return { stdout: framed, stderr: text };
+    if (file === 'stderr') return { stderr: framed, stdout: text };
     return { stdout: text, [file]: json };
   };
 }

@@ -11,9 +11,13 @@
  * k6/websockets specifics handled here: close() on a still-CONNECTING socket would block the VU
  * (the write loop only starts once connected), so a timed-out handshake is abandoned and closed
  * when it opens; send() on a socket that is not OPEN throws; an exception in a handler closes
- * the socket, so every handler catches its own.
+ * the socket, so every handler catches its own. `readyState` is compared with numbers
+ * (READY_STATE): the named constants exist only from k6 v2.3.0 (grafana/k6#6306); before that
+ * the constructor has no such properties and a comparison with them is always false, so nothing
+ * would ever be sent or closed.
  */
 import { WebSocket } from 'k6/websockets';
+import { TARGET, WS_SETTINGS } from './config.ts';
 import type { MessageEvent } from 'k6/websockets';
 import { clearTimeout, setTimeout } from 'k6/timers';
 import {
@@ -25,6 +29,9 @@ import {
 } from './metrics.ts';
 import { PROBE_PREFIX, parseProbe } from './probes.ts';
 import type { Probe } from './probes.ts';
+
+/** The WebSocket readyState values (WHATWG spec); k6 before v2.3.0 exports no names for them. */
+export const READY_STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 
 /**
  * Paces one VU's new connections so that all VUs together never exceed a rate: VU `slot` of
@@ -97,6 +104,12 @@ export interface PoolOptions {
   readonly tags: Record<string, string>;
   /** Told about every connection the server (not we) closed. */
   readonly onServerClose?: (record: ClientRecord) => void;
+  /**
+   * A probe is expected only by clients open at least this long before it was sent: the server
+   * must have registered the connection first (on AWS the fan-out reads the Connections table
+   * with an eventually consistent scan). WS_SETTINGS.connectGraceMs.
+   */
+  readonly connectGraceMs: number;
 }
 
 interface Live {
@@ -119,9 +132,6 @@ interface Waiter {
 
 /** How missed deliveries are counted; see ClientPool.countMissed. */
 export type MissedMode = 'since-open' | 'while-open';
-
-/** A probe is only expected by clients that were open this long before it was sent. */
-const OPEN_GRACE_MS = 250;
 
 export class ClientPool {
   /** Every connection attempt of this pool, in order. */
@@ -199,19 +209,34 @@ export class ClientPool {
   }
 
   /**
-   * Counts, records and returns the (client, probe) pairs never received.
-   * - `since-open`: every client open before the probe was sent should get it, even if the server
-   *   dropped it later (fan-out, scaling: a dropped client is a missed delivery);
-   * - `while-open`: only clients that stayed open from the send until `windowMs` after it
-   *   (churn and keep-alive, where clients come and go by design).
-   * Clients we closed ourselves before `windowMs` had passed never count.
+   * Counts, records and returns the (client, probe) pairs never received. A client is expected to
+   * have a probe when it had been open for `connectGraceMs` when the probe was sent, and:
+   * - `since-open` (fan-out, scaling): we did not close it before `windowMs` after the send; a
+   *   client the server dropped after the send missed it, one dropped before the send did not
+   *   (it was no longer a client: counting it would mark it missed for every later probe and step);
+   * - `while-open` (churn, keep-alive, where clients come and go by design): it stayed open from
+   *   the send until `windowMs` after it.
+   * `probes` null means the stored probes could not be read: then nothing can be verified, and
+   * that is recorded as missed deliveries (one per client that opened, at least one, tagged
+   * `reason:probes_unreadable`) so that the `deliveries_missed` thresholds fail instead of
+   * passing on an empty counter.
    */
-  countMissed(probes: readonly Probe[], mode: MissedMode, windowMs: number): number {
+  countMissed(probes: readonly Probe[] | null, mode: MissedMode, windowMs: number): number {
+    if (probes === null) {
+      const clients = this.records.filter((r) => r.openedMs > 0).length;
+      const unverified = Math.max(1, clients);
+      console.error(
+        `could not read the stored probes: ${clients} client(s) unverified, counted as ${unverified} missed deliveries`,
+      );
+      deliveriesMissed.add(unverified, { ...this.opts.tags, reason: 'probes_unreadable' });
+      return unverified;
+    }
     let missed = 0;
     for (const r of this.records) {
       if (r.openedMs === 0) continue;
       for (const p of probes) {
-        if (p.sentMs < r.openedMs + OPEN_GRACE_MS) continue;
+        if (p.sentMs < r.openedMs + this.opts.connectGraceMs) continue;
+        if (r.closedMs > 0 && r.closedMs <= p.sentMs) continue;
         const closedEarly = r.closedMs > 0 && r.closedMs < p.sentMs + windowMs;
         if (closedEarly && (mode === 'while-open' || r.closedByUs)) continue;
         if (!r.probes.has(p.key)) missed++;
@@ -363,16 +388,16 @@ export class ClientPool {
 
   private closeLive(c: Live): void {
     c.record.closedByUs = true;
-    if (c.ws.readyState === WebSocket.OPEN) {
+    if (c.ws.readyState === READY_STATE.OPEN) {
       c.record.closedMs = Date.now();
       c.ws.close();
-    } else if (c.ws.readyState === WebSocket.CONNECTING) {
+    } else if (c.ws.readyState === READY_STATE.CONNECTING) {
       c.abandoned = true; // closed in onOpen; close() now would block the VU
     }
   }
 
   private send(c: Live, data: string): void {
-    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(data);
+    if (c.ws.readyState === READY_STATE.OPEN) c.ws.send(data);
   }
 
   private onMessage(c: Live, ev: MessageEvent | undefined): void {
@@ -422,4 +447,28 @@ export class ClientPool {
 /** Clients VU `slot` of `slots` holds when `total` are spread evenly over the VUs. */
 export function shareOf(total: number, slot: number, slots: number): number {
   return Math.floor(total / slots) + (slot < total % slots ? 1 : 0);
+}
+
+/**
+ * A pool on the configured target for VU `slot` of `slots` pooling VUs: paced under the target's
+ * ramp rate, with the configured connect timeout and grace.
+ */
+export function targetPool(
+  runId: string,
+  slot: number,
+  slots: number,
+  opts: Pick<PoolOptions, 'tags'> &
+    Partial<Pick<PoolOptions, 'pingIntervalMs' | 'reconnect' | 'onServerClose'>>,
+): ClientPool {
+  return new ClientPool({
+    url: TARGET.wsUrl,
+    runId,
+    pacer: new ConnectPacer(TARGET.connectRatePerSecond, slot, slots),
+    connectTimeoutMs: WS_SETTINGS.connectTimeoutMs,
+    connectGraceMs: WS_SETTINGS.connectGraceMs,
+    pingIntervalMs: opts.pingIntervalMs ?? 0,
+    reconnect: opts.reconnect ?? false,
+    tags: opts.tags,
+    ...(opts.onServerClose === undefined ? {} : { onServerClose: opts.onServerClose }),
+  });
 }
