@@ -80,15 +80,30 @@ export async function runCli<Options>(
   main: CliMain<Options>,
   options: RunCliOptions = {},
 ): Promise<void> {
-  const argv = options.argv ?? process.argv.slice(2);
-  const exit = options.exit ?? ((code: number) => process.exit(code));
-  let code: number = EXIT.ok;
+  let returnedCode: number | undefined;
   program.action(async () => {
     const returned = await main(program.opts() as Options, program.args);
-    if (typeof returned === 'number') code = returned;
+    if (typeof returned === 'number') returnedCode = returned;
   });
+  const exit = options.exit ?? processExit;
+  // The code `main` returned, else what parsing and running came to (0, or a failure's code).
+  await runCommand(program, { ...options, exit: (code) => exit(returnedCode ?? code) });
+}
+
+const processExit = (code: number): void => process.exit(code);
+
+/**
+ * `runCli` for a program whose actions are already attached, such as one with subcommands
+ * (`createCommand(...).command('run')` inherits the house settings). An action reports its exit
+ * code through `process.exitCode`; usage errors and failures are mapped as in `runCli`.
+ */
+export async function runCommand(program: Command, options: RunCliOptions = {}): Promise<void> {
+  const argv = options.argv ?? process.argv.slice(2);
+  const exit = options.exit ?? processExit;
+  let code: number;
   try {
     await program.parseAsync([...argv], { from: 'user' });
+    code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     code = exitCodeOf(program.name(), err);
   }

@@ -58,6 +58,7 @@ const COMMANDS = [
   'traffic',
   'compare',
   'cost',
+  'k6',
   'migrate',
   'reconcile',
   'bench',
@@ -72,6 +73,7 @@ const MALFORMED: readonly { script: string; args: string[]; names: string }[] = 
   { script: 'cost', args: ['--clients', '10'], names: '--events-per-day' },
   { script: 'reconcile', args: ['--target', 'mainframe'], names: '--target' },
   { script: 'bench', args: ['--clients', '10,x'], names: '--clients' },
+  { script: 'k6', args: ['run', 'x.ts', '--k6-version', '1.5'], names: '1.5' },
 ];
 
 const oneLine = (text: string): string[] => text.trim().split('\n');

@@ -7,7 +7,13 @@
  * Exit codes are k6's (0 ok, 99 thresholds failed, 104 bad options, 107 script error, 108
  * aborted); a bad command line prints one line naming the problem and exits 2.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  createCommand,
+  InvalidArgumentError,
+  Option,
+  runCommand,
+  type Command,
+} from '@reactometer/cli';
 import { runK6Script } from './engine.js';
 import { K6_PROFILES, K6_SOURCES, profileFor, UnmodelledVersionError } from './k6-versions.js';
 
@@ -28,24 +34,17 @@ function version(value: string): string {
 }
 
 function program(): Command {
-  const root = new Command('k6-harness')
-    .description(
-      "Runs the project's k6 scripts under Node with shims written from k6's source, for the modelled k6 versions: " +
-        K6_PROFILES.map((p) => `${p.id} (from ${p.sourceTag})`).join(', ') +
-        '. Not k6: run one short smoke test with your real k6 before a long run (loadtest/k6/README.md).',
-    )
-    .exitOverride()
-    .configureOutput({
-      // One line for any command-line mistake, never a stack trace.
-      writeErr: (text) =>
-        process.stderr.write(text.split('\n').find((l) => l.trim() !== '') + '\n'),
-    })
-    .addHelpText(
-      'after',
-      `\nk6 sources modelled:\n${Object.entries(K6_SOURCES)
-        .map(([k, v]) => `  ${k}: ${v}`)
-        .join('\n')}\n`,
-    );
+  const root = createCommand(
+    'npm run k6',
+    "Runs the project's k6 scripts under Node with shims written from k6's source, for the modelled k6 versions: " +
+      K6_PROFILES.map((p) => `${p.id} (from ${p.sourceTag})`).join(', ') +
+      '. Not k6: run one short smoke test with your real k6 before a long run (loadtest/k6/README.md).',
+  ).addHelpText(
+    'after',
+    `\nk6 sources modelled:\n${Object.entries(K6_SOURCES)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join('\n')}\n`,
+  );
   root
     .command('run')
     .description('run a k6 script (like `k6 run`)')
@@ -71,7 +70,6 @@ function program(): Command {
       'pass the process environment to __ENV (k6 run: true)',
       'true',
     )
-    .exitOverride()
     .action(
       async (
         script: string,
@@ -109,18 +107,6 @@ function program(): Command {
   return root;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await program().parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end here with code 0; mistakes with their one line already printed.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    process.stderr.write(`k6-harness: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-}
-
-process.exitCode = await main(process.argv.slice(2));
+// Subcommands inherit the house settings (one-line errors, exit 2 for a bad command line); the
+// action reports k6's own exit code through process.exitCode.
+await runCommand(program());

@@ -2,7 +2,7 @@
  * The k6 harness itself: that its shims behave as the modelled k6 versions do (checked with small
  * scripts against a real local WebSocket/HTTP server), that it refuses what those versions lack,
  * and that its CLI answers like a command-line tool. The project's own scripts are run against the
- * real deployments in k6-scripts-run.test.ts.
+ * real deployments in k6-scripts-run.integration.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -364,7 +364,7 @@ describe('k6-harness CLI', () => {
   it('prints usage for --help and exits 0', () => {
     const r = cli(['run', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Usage: k6-harness run \[options\] <script>/);
+    expect(r.stdout).toMatch(/Usage: npm run k6 run \[options\] <script>/);
     expect(r.stdout).toMatch(/--k6-version/);
   }, 60_000);
 
