@@ -17,6 +17,8 @@ export interface DropletProcess {
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** Epoch ms just before the process was spawned (start-up time = its `listening` log line's `time` minus this). */
+  readonly spawnedAt: number;
   /** `http://127.0.0.1:<port>/metrics`, or undefined when METRICS_PORT=off was passed. */
   readonly metricsUrl: string | undefined;
   /** SIGTERM (the droplet drains and closes its sockets), SIGKILL after 20 s. */
@@ -55,6 +57,7 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     options.runtime === 'tsx'
       ? ['--import', 'tsx', DROPLET_MAIN_TS]
       : ['--enable-source-maps', ensureDropletBuild()];
+  const spawnedAt = Date.now();
   const proc = spawnManaged(process.execPath, [...flags, ...entry], {
     cwd: DROPLET_DIR,
     env: {
@@ -90,6 +93,7 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     process: proc,
     pid: proc.pid,
     port,
+    spawnedAt,
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/ws`,
     metricsUrl: /^off$/i.test(metricsPort) ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
