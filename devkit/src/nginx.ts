@@ -9,31 +9,27 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { aptInstall, hasApt } from './apt.js';
 import { spawnManaged, type ManagedProcess } from './managed-process.js';
 import { waitForPort } from './ports.js';
 import { assertServersAllowed } from './server-guard.js';
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
-/** Installs Debian's nginx when it is missing (idempotent); returns the binary. */
+/**
+ * Installs Debian's nginx when it is missing (idempotent); returns the binary. The package's own
+ * service is not used: each test starts an instance of its own (`startNginx`).
+ */
 export function ensureNginx(log: (line: string) => void = () => {}): string {
   if (existsSync(NGINX_BIN)) return NGINX_BIN;
-  if (spawnSync('which', ['apt-get']).status !== 0) {
+  if (!hasApt()) {
     throw new Error(`nginx is not installed at ${NGINX_BIN}. Install it, or set NGINX_BIN.`);
   }
   log('installing nginx with apt-get (first run only)...');
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]) =>
-    spawnSync(sudo[0] ?? (args[0] as string), sudo.length ? args : args.slice(1), {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      // The package's own service would start on port 80; this toolkit starts its own instances.
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
-    });
-  const update = run(['apt-get', 'update', '-qq']);
-  const install = update.status === 0 ? run(['apt-get', 'install', '-y', '-qq', 'nginx']) : update;
-  if (install.status !== 0 || !existsSync(NGINX_BIN)) {
+  const status = aptInstall(['nginx']);
+  if (status !== 0 || !existsSync(NGINX_BIN)) {
     throw new Error(
-      `installing nginx failed (apt-get exited with ${install.status}); install the "nginx" package by hand.`,
+      `installing nginx failed (apt-get exited with ${status}); install the "nginx" package by hand.`,
     );
   }
   return NGINX_BIN;
@@ -171,4 +167,14 @@ export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
       rmSync(prefix, { recursive: true, force: true });
     },
   };
+}
+
+/** `systemd-analyze`, for checking unit files: Debian's systemd package, installed when missing. */
+export function ensureSystemdAnalyze(log: (line: string) => void = () => {}): string {
+  const found = spawnSync('which', ['systemd-analyze'], { encoding: 'utf8' });
+  if (found.status === 0) return found.stdout.trim();
+  if (!hasApt()) throw new Error('systemd-analyze is not installed (Debian: the systemd package)');
+  log('installing systemd (for systemd-analyze) with apt-get (first run only)...');
+  if (aptInstall(['systemd']) !== 0) throw new Error('installing systemd failed');
+  return spawnSync('which', ['systemd-analyze'], { encoding: 'utf8' }).stdout.trim();
 }

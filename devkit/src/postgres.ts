@@ -10,6 +10,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } fr
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { aptInstall, hasApt } from './apt.js';
 import { spawnManaged, type ManagedProcess } from './managed-process.js';
 import { freePort, waitForPort } from './ports.js';
 import { assertServersAllowed } from './server-guard.js';
@@ -35,18 +36,6 @@ export function findPostgresBinDir(): string | null {
   return majors[0] === undefined ? null : path.join(DEBIAN_ROOT, majors[0], 'bin');
 }
 
-function aptInstall(packages: readonly string[]): number | null {
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]) =>
-    spawnSync(sudo[0] ?? (args[0] as string), sudo.length ? args : args.slice(1), {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  const update = run(['apt-get', 'update', '-qq']);
-  if (update.status !== 0) return update.status;
-  return run(['apt-get', 'install', '-y', '-qq', ...packages]).status;
-}
-
 /**
  * Installs Debian's PostgreSQL server when none is there (idempotent), and returns its bin
  * folder. The package also creates the `postgres` account this toolkit runs it as when root.
@@ -54,7 +43,7 @@ function aptInstall(packages: readonly string[]): number | null {
 export function ensurePostgres(log: (line: string) => void = () => {}): string {
   const found = findPostgresBinDir();
   if (found !== null) return found;
-  if (spawnSync('which', ['apt-get']).status !== 0) {
+  if (!hasApt()) {
     throw new Error(
       'PostgreSQL is not installed. Install its server package (Debian/Ubuntu: `apt-get install ' +
         'postgresql`), set POSTGRES_BIN_DIR to its bin folder, or use FERRETDB_BACKEND=sqlite.',
