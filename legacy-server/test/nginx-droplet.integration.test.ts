@@ -94,6 +94,20 @@ function signedEvent(paddingBytes = 0): { body: Buffer; headers: Record<string, 
   return signSlackBody(TEST_SIGNING_SECRET, body, now);
 }
 
+/** POSTs a signed event to `/slack/events` at `baseUrl` (through nginx when it is the HTTPS one). */
+function postEvent(
+  baseUrl: string,
+  event: { body: Buffer; headers: Record<string, string> },
+  ca?: string,
+): Promise<Answer> {
+  return request(`${baseUrl}/slack/events`, {
+    method: 'POST',
+    headers: event.headers,
+    body: event.body,
+    ...(ca !== undefined ? { ca } : {}),
+  });
+}
+
 describe('behind nginx', () => {
   let stack: DeployStack;
   beforeAll(async () => {
@@ -121,12 +135,7 @@ describe('behind nginx', () => {
       await sleep(3 * 2_000 + 500); // three read timeouts with nothing sent by the client
       expect(client.isOpen).toBe(true);
       const event = signedEvent();
-      const res = await request(`${stack.httpsUrl}/slack/events`, {
-        method: 'POST',
-        headers: event.headers,
-        body: event.body,
-        ca: stack.cert.pem,
-      });
+      const res = await postEvent(stack.httpsUrl, event, stack.cert.pem);
       expect(res.status).toBe(200);
       await client.waitUntil(
         () => client.messages.some((m) => m.type === 'update' && m.reactions.length > 0),
@@ -156,12 +165,7 @@ describe('behind nginx', () => {
   it('refuses a Slack body over 64 KiB at the proxy with the contract JSON 413; the droplet never sees it', async () => {
     const before = stack.logLines.length;
     const big = signedEvent(70 * 1024);
-    const res = await request(`${stack.httpsUrl}/slack/events`, {
-      method: 'POST',
-      headers: big.headers,
-      body: big.body,
-      ca: stack.cert.pem,
-    });
+    const res = await postEvent(stack.httpsUrl, big, stack.cert.pem);
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(JSON.parse(res.text)).toEqual({
@@ -172,20 +176,11 @@ describe('behind nginx', () => {
 
     // Just under the limit passes the proxy and is the droplet's to answer.
     const fits = signedEvent(60 * 1024);
-    const ok = await request(`${stack.httpsUrl}/slack/events`, {
-      method: 'POST',
-      headers: fits.headers,
-      body: fits.body,
-      ca: stack.cert.pem,
-    });
+    const ok = await postEvent(stack.httpsUrl, fits, stack.cert.pem);
     expect(ok.status).toBe(200);
 
     // Reached directly (no proxy), the droplet refuses the same body with the same answer.
-    const direct = await request(`${stack.droplet.httpUrl}/slack/events`, {
-      method: 'POST',
-      headers: big.headers,
-      body: big.body,
-    });
+    const direct = await postEvent(stack.droplet.httpUrl, big);
     expect(direct.status).toBe(413);
     expect(JSON.parse(direct.text)).toMatchObject({ error: { code: 'payload_too_large' } });
   }, 30_000);
@@ -208,12 +203,7 @@ describe('behind nginx', () => {
 
   it('serves Prometheus metrics, named as the Lambda metrics, on its own loopback listener only', async () => {
     const event = signedEvent();
-    await request(`${stack.httpsUrl}/slack/events`, {
-      method: 'POST',
-      headers: event.headers,
-      body: event.body,
-      ca: stack.cert.pem,
-    });
+    await postEvent(stack.httpsUrl, event, stack.cert.pem);
     const url = stack.droplet.metricsUrl;
     if (url === undefined) throw new Error('the metrics listener is off');
     const res = await request(url);
