@@ -59,13 +59,22 @@ export async function runReconcile(
 /** Emoji whose stored count is still not the recomputed one after the run, sorted. */
 export function unsettledEmoji(report: ReconcileReport): string[] {
   return [
-    ...new Set([...report.drift.filter((d) => !d.repaired).map((d) => d.emoji), ...report.skipped]),
+    ...new Set([
+      ...report.drift.filter((d) => !d.repaired).map((d) => d.emoji),
+      ...report.skipped,
+      ...report.failed.map((f) => f.emoji),
+    ]),
   ].sort();
 }
 
-/** `RECONCILE_EXIT.drift` while any count is unsettled, else `RECONCILE_EXIT.ok`. */
+/**
+ * `RECONCILE_EXIT.drift` while any count is unsettled or a bad record needs an operator, else
+ * `RECONCILE_EXIT.ok`.
+ */
 export function reconcileExitCode(report: ReconcileReport): number {
-  return unsettledEmoji(report).length > 0 ? RECONCILE_EXIT.drift : RECONCILE_EXIT.ok;
+  return unsettledEmoji(report).length > 0 || report.badRecords.length > 0
+    ? RECONCILE_EXIT.drift
+    : RECONCILE_EXIT.ok;
 }
 
 export interface ReconcileSummaryOptions {
@@ -97,6 +106,11 @@ export function summariseReconcile(
         ? 'not repaired (dry run)'
         : 'skipped (changed during the run)';
     lines.push(`  ${d.emoji}: stored ${d.stored}, expected ${d.expected}: ${what}`);
+  }
+  for (const f of report.failed)
+    lines.push(`  ${f.emoji}: repair refused by the store: ${f.error}`);
+  for (const b of report.badRecords) {
+    lines.push(`  bad record ${JSON.stringify(b.key)}: ${b.reason}; not counted, left alone`);
   }
   if (showInFlight) {
     const inFlight = report.skipped.filter((e) => !report.drift.some((d) => d.emoji === e));

@@ -15,6 +15,8 @@ const clean: ReconcileReport = {
   drift: [],
   skipped: [],
   pendingCleared: 0,
+  badRecords: [],
+  failed: [],
 };
 
 const drifted: ReconcileReport = {
@@ -26,6 +28,8 @@ const drifted: ReconcileReport = {
   ],
   skipped: ['tada', 'fire'],
   pendingCleared: 1,
+  badRecords: [],
+  failed: [],
 };
 
 describe('reconcile report', () => {
@@ -35,6 +39,22 @@ describe('reconcile report', () => {
     expect(reconcileExitCode(drifted)).toBe(RECONCILE_EXIT.drift);
     expect(reconcileExitCode(clean)).toBe(RECONCILE_EXIT.ok);
     expect(RECONCILE_EXIT).toEqual({ ok: 0, drift: 1, error: 2 });
+  });
+
+  it('reports bad records and refused repairs, and exits 1 for them', () => {
+    const bad: ReconcileReport = {
+      ...clean,
+      badRecords: [
+        { key: 'T|m|U|::skin-tone-2', reason: 'a reaction of no emoji (only a skin tone)' },
+      ],
+      failed: [{ emoji: 'boom', error: 'ValidationException' }],
+    };
+    expect(unsettledEmoji(bad)).toEqual(['boom']);
+    expect(reconcileExitCode(bad)).toBe(RECONCILE_EXIT.drift);
+    expect(reconcileExitCode({ ...clean, badRecords: bad.badRecords })).toBe(RECONCILE_EXIT.drift);
+    const text = summariseReconcile(bad, { dryRun: false, target: 'x' });
+    expect(text).toContain('  boom: repair refused by the store: ValidationException');
+    expect(text).toContain('bad record "T|m|U|::skin-tone-2": a reaction of no emoji');
   });
 
   it('summarises a clean run', () => {

@@ -9,7 +9,6 @@ export * from './ports.js';
 export * from './managed-process.js';
 export * from './dev-secret.js';
 export * from './server-guard.js';
-export * from './workspaces.js';
 export * from './measure/histogram.js';
 export * from './measure/proc-stats.js';
 export { eventually, sleep, within, type EventuallyOptions } from '@reactometer/shared/testing';

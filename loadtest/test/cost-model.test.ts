@@ -88,7 +88,7 @@ describe('metering helpers', () => {
     expect(tieredCost(0, UNIT.httpRequestsPerMillion)).toBe(0);
   });
 
-  it("derives the droplet's connection ceiling like legacy-server/src/config.ts", () => {
+  it("derives the droplet's connection ceiling with the core's formula, as the droplet does", () => {
     expect(maxConnectionsFromLimit(20_000)).toBe(18_000); // 20000 - max(2000, min(2000, 10000))
     expect(maxConnectionsFromLimit(1_024)).toBe(512); // 1024 - max(103, min(2000, 512))
   });

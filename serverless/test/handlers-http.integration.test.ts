@@ -392,7 +392,7 @@ class CapturingLogger extends Logger {
   }
 }
 
-// The same expectations as legacy-server/test/droplet-edge.test.ts: one mapping, one log shape.
+// The same expectations as legacy-server/test/droplet-edge.integration.test.ts: one mapping, one log shape.
 describe('a change stored but not pushed or not settled', () => {
   it.each<AfterStoreFailure>(['publishError', 'settleError'])(
     'answers 200 to a change stored with a %s, and logs it at warn',

@@ -38,6 +38,8 @@ describe('env schema', () => {
       URL: undefined,
     });
     expect(readEnvKeys(KEYS, { NAME: 'x', PORT: '' }, ['PORT']).PORT).toBe(3000);
+    // serverless.yml's `${env:X, null}` reaches handlers under the emulators as null: unset.
+    expect(readEnvKeys(KEYS, { NAME: 'x', PORT: null }, ['PORT']).PORT).toBe(3000);
   });
 
   it('reports every problem at once, in key order, each naming its variable', () => {

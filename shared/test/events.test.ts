@@ -28,6 +28,12 @@ function withEvent(patch: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('parseSlackPayload', () => {
+  it('accepts skin-tone variants and names made of surrogate pairs', () => {
+    for (const reaction of ['+1::skin-tone-2', 'wave::skin-tone-6', 'custom\ud83d\ude00']) {
+      expect(parseSlackPayload(bytes(withEvent({ reaction })))).toMatchObject({ reaction });
+    }
+  });
+
   it('parses url_verification', () => {
     expect(
       parseSlackPayload(bytes({ type: 'url_verification', challenge: 'abc', token: 't' })),
@@ -98,6 +104,33 @@ describe('parseSlackPayload', () => {
     ],
     ['float event_ts', withEvent({ event_ts: 1360782804.08 }), 'invalid_event', 'event.event_ts'],
     ['garbage event_ts', withEvent({ event_ts: 'yesterday' }), 'invalid_event', 'event.event_ts'],
+    // A skin tone alone would count toward an emoji named "" (issue 12).
+    [
+      'a skin tone alone',
+      withEvent({ reaction: '::skin-tone-2' }),
+      'invalid_event',
+      'event.reaction',
+    ],
+    // Lone UTF-16 surrogates cannot be URI-encoded into a store key (issue 12).
+    [
+      'a lone surrogate in the reaction',
+      withEvent({ reaction: 'x\ud800' }),
+      'invalid_event',
+      'event.reaction',
+    ],
+    [
+      'a lone low surrogate in the user',
+      withEvent({ user: '\udc00U' }),
+      'invalid_event',
+      'event.user',
+    ],
+    [
+      'a lone surrogate in the channel',
+      withEvent({ item: { type: 'message', channel: 'C\ud83d', ts: '1.1' } }),
+      'invalid_event',
+      'event.item.channel',
+    ],
+    ['a lone surrogate in team_id', { ...base, team_id: 'T\ud800' }, 'invalid_event', 'team_id'],
   ])('refuses %s', (_label, body, code, field) => {
     const err = payloadError(body);
     expect(err.code).toBe(code);

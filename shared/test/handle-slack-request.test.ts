@@ -103,6 +103,34 @@ describe('handleSlackRequest', () => {
     expect(toHttpError(invalid).body.error.message).toMatch(/^event\.item:/);
   });
 
+  it('refuses an event_ts more than 5 minutes after the request, and counts nothing (issue 12)', async () => {
+    const d = deps();
+    const future = reactionEventPayload({
+      eventId: 'EvFuture',
+      type: 'reaction_added',
+      user: 'U1',
+      reaction: 'tada',
+      eventTs: '999999999999.999999',
+      item: { type: 'message', channel: 'C1', ts: '1699999999.000001' },
+    });
+    const err = await handleSlackRequest(request(future), d).catch((e: unknown) => e);
+    expect(toHttpError(err)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_event' } },
+    });
+    expect(toHttpError(err).body.error.message).toMatch(/^event\.event_ts:/);
+    expect(d.store.counts.size).toBe(0);
+    // Within the skew (clocks differ a little) it is counted.
+    const slightlyAhead = {
+      ...future,
+      event: { ...(future.event as object), event_ts: `${now + 299}.000001` },
+    };
+    expect(await handleSlackRequest(request(slightlyAhead), d)).toMatchObject({
+      kind: 'reaction',
+      outcome: { kind: 'changed' },
+    });
+  });
+
   it('refuses an oversized body with 413 before checking anything else', async () => {
     const err = await handleSlackRequest(
       { rawBody: Buffer.alloc(MAX_SLACK_BODY_BYTES + 1, 0x20), header: () => undefined },

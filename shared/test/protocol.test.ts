@@ -4,7 +4,9 @@ import {
   answerClientFrame,
   parseClientMessage,
   reactionKey,
+  reactionsResponseSchema,
   serverMessageSchema,
+  sortCounts,
 } from '../src/index.js';
 import { InMemoryReactionStore } from '../src/testing/index.js';
 
@@ -69,5 +71,17 @@ describe('reactionKey', () => {
         expect(reactionKey(a) === reactionKey(b)).toBe(same);
       }),
     );
+  });
+});
+
+describe('the leaderboard', () => {
+  it('leaves out zero counts and a count of no emoji, so every snapshot passes the schema', () => {
+    const board = sortCounts([
+      { emoji: '', count: 4, version: 4 },
+      { emoji: 'tada', count: 0, version: 2 },
+      { emoji: '+1', count: 2, version: 5 },
+    ]);
+    expect(board).toEqual([{ emoji: '+1', count: 2, version: 5 }]);
+    expect(reactionsResponseSchema.safeParse({ reactions: board }).success).toBe(true);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { applyReactionEvent, reconcile, type ReactionState } from '../src/index.js';
+import {
+  applyReactionEvent,
+  reconcile,
+  StoreUnavailableError,
+  type ReactionState,
+} from '../src/index.js';
 import { InMemoryReactionStore, ManualClock, RecordingPublisher } from '../src/testing/index.js';
 import { reactionEvent } from './helpers.js';
 
@@ -29,6 +34,8 @@ describe('reconcile', () => {
       drift: [],
       skipped: [],
       pendingCleared: 0,
+      badRecords: [],
+      failed: [],
     });
   });
 
@@ -100,5 +107,50 @@ describe('reconcile', () => {
     const report = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
     expect(report.skipped).toEqual(['tada']);
     expect(store.counts.get('tada')?.count).toBe(10);
+  });
+
+  it('reports a reaction and a count of no emoji without failing, and still repairs the rest (issue 12)', async () => {
+    const { store, clock } = await seeded();
+    // What an event named only `::skin-tone-2` left behind before the edge refused such names.
+    const bad: ReactionState = {
+      key: 'T|message%3AC1%3A1|U9|%3A%3Askin-tone-2',
+      ref: { team: 'T', item: 'message:C1:1', user: 'U9', reaction: '::skin-tone-2' },
+      baseEmoji: '',
+      present: true,
+      eventTs: '001700000003.000000',
+      rev: 1,
+      pending: { delta: 1, since: clock.now() - 60_000 },
+    };
+    await store.putState(bad, null);
+    await store.setCount('', 1, null);
+    await store.setCount('tada', 9, 3);
+    const report = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
+    expect(report.badRecords).toEqual([
+      { key: 'count:', reason: 'a count of no emoji (empty name)' },
+      { key: bad.key, reason: 'a reaction of no emoji (only a skin tone)' },
+    ]);
+    expect(report.drift).toEqual([{ emoji: 'tada', stored: 9, expected: 3, repaired: true }]);
+    expect(store.counts.get('tada')?.count).toBe(3);
+  });
+
+  it('reports a repair the store refuses and goes on with the other emoji; stops only when the store is down', async () => {
+    const { store, clock } = await seeded();
+    await store.setCount('tada', 9, 3);
+    await store.setCount('heart', 5, 1);
+    const setCount = store.setCount.bind(store);
+    store.setCount = async (emoji, count, version) => {
+      if (emoji === 'heart') throw new Error('ValidationException: refused');
+      return setCount(emoji, count, version);
+    };
+    const report = await reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true });
+    expect(report.failed).toEqual([{ emoji: 'heart', error: 'ValidationException: refused' }]);
+    expect(store.counts.get('tada')?.count).toBe(3);
+
+    store.setCount = async () => {
+      throw new StoreUnavailableError('down');
+    };
+    await expect(reconcile(store, { clock, pendingLeaseMs: 10_000, repair: true })).rejects.toThrow(
+      StoreUnavailableError,
+    );
   });
 });

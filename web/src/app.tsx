@@ -3,6 +3,7 @@ import {
   BACKEND_DESCRIPTIONS,
   BACKEND_IDS,
   BACKEND_LABELS,
+  hiddenCloseAfterMs,
   type BackendId,
   type RuntimeConfig,
 } from './config/runtime-config.js';
@@ -31,7 +32,7 @@ const VIEW_OPTIONS: readonly SegmentOption<ViewMode>[] = [
 ];
 
 function SingleView({ config, backend }: { config: RuntimeConfig; backend: BackendId }) {
-  const feed = useLiveFeed(config.backends[backend].wsUrl);
+  const feed = useLiveFeed(config.backends[backend].wsUrl, hiddenCloseAfterMs(config));
   return (
     <div className="single">
       <DeploymentPanel backend={backend} endpoints={config.backends[backend]} feed={feed} />

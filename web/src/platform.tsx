@@ -1,13 +1,15 @@
 /**
  * Everything the dashboard takes from the browser, in one object that tests replace with fakes:
- * sockets, timers, clock, randomness, network status, storage and the page URL.
+ * sockets, timers, clock, randomness, network status, page visibility, storage and the page URL.
  */
 import { createContext, useContext, type ReactNode } from 'react';
 import {
   browserNetwork,
   browserSocketFactory,
   browserTimers,
+  browserVisibility,
   type NetworkStatus,
+  type PageVisibility,
   type SocketFactory,
   type Timers,
 } from './live/connection.js';
@@ -17,6 +19,7 @@ import type { PreferenceStorage } from './config/preferences.js';
 export interface Platform {
   readonly createSocket: SocketFactory;
   readonly network: NetworkStatus;
+  readonly visibility: PageVisibility;
   readonly timers: Timers;
   readonly now: () => number;
   readonly random: () => number;
@@ -41,6 +44,7 @@ export function browserPlatform(): Platform {
   return {
     createSocket: browserSocketFactory,
     network: browserNetwork,
+    visibility: browserVisibility,
     timers: browserTimers,
     now: () => Date.now(),
     random: () => Math.random(),

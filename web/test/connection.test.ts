@@ -4,31 +4,34 @@ import {
   CLIENT_CLOSE,
   Connection,
   HANDSHAKE_TIMEOUT_MS,
+  HIDDEN_CLOSE_AFTER_MS,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
   type ConnectionOptions,
   type ConnectionStatus,
 } from '../src/live/connection.js';
-import { count, FakeNetwork, FakeSocketServer } from './support/fakes.js';
+import { count, FakeNetwork, FakeSocketServer, FakeVisibility } from './support/fakes.js';
 
 const URL = 'ws://backend.test/ws';
 
 function setup(overrides: Partial<ConnectionOptions> = {}) {
   const server = new FakeSocketServer();
   const network = new FakeNetwork();
+  const visibility = new FakeVisibility();
   const statuses: ConnectionStatus[] = [];
   const messages: unknown[] = [];
   const connection = new Connection({
     url: URL,
     createSocket: server.factory,
     network,
+    visibility,
     random: () => 0.999,
     onStatus: (s) => statuses.push(s),
     onMessage: (m) => messages.push(m),
     ...overrides,
   });
   const state = () => connection.status.state;
-  return { server, network, statuses, messages, connection, state };
+  return { server, network, visibility, statuses, messages, connection, state };
 }
 
 beforeEach(() => {
@@ -252,5 +255,75 @@ describe('Connection', () => {
     expect(state()).toBe('reconnecting');
     jest.advanceTimersByTime(backoffCeiling(0));
     expect(server.sockets).toHaveLength(1);
+  });
+
+  describe('a hidden tab', () => {
+    it('closes its socket after the hidden time, stops retrying, and takes a fresh snapshot when shown', () => {
+      const { server, visibility, connection, state, messages } = setup();
+      connection.start();
+      server.last.open();
+      server.last.snapshot([count('tada', 1, 1)]);
+      visibility.set(false);
+      jest.advanceTimersByTime(HIDDEN_CLOSE_AFTER_MS - 1);
+      expect(state()).toBe('live');
+      jest.advanceTimersByTime(1);
+      expect(state()).toBe('paused');
+      expect(server.last.closed?.code).toBe(CLIENT_CLOSE.hidden);
+      jest.advanceTimersByTime(60 * 60_000);
+      expect(server.sockets).toHaveLength(1);
+
+      visibility.set(true);
+      expect(server.sockets).toHaveLength(2);
+      expect(state()).toBe('connecting');
+      server.last.open();
+      expect(server.last.sent).toEqual([JSON.stringify({ action: 'getReactions' })]);
+      server.last.snapshot([count('tada', 4, 9)]);
+      expect(state()).toBe('live');
+      expect(messages.at(-1)).toEqual({ type: 'snapshot', reactions: [count('tada', 4, 9)] });
+    });
+
+    it('keeps the socket when shown again before the hidden time', () => {
+      const { server, visibility, connection, state } = setup({ hiddenCloseAfterMs: 1_000 });
+      connection.start();
+      server.last.open();
+      server.last.snapshot([]);
+      visibility.set(false);
+      jest.advanceTimersByTime(999);
+      visibility.set(true);
+      jest.advanceTimersByTime(10_000);
+      expect(state()).toBe('live');
+      expect(server.last.closed).toBeNull();
+      expect(server.sockets).toHaveLength(1);
+    });
+
+    it('stops a reconnect loop too, and counts from the start when opened in the background', () => {
+      const { server, visibility, connection, state } = setup({ hiddenCloseAfterMs: 1_000 });
+      visibility.set(false);
+      connection.start();
+      server.last.drop();
+      expect(state()).toBe('reconnecting');
+      jest.advanceTimersByTime(1_000);
+      expect(state()).toBe('paused');
+      const opened = server.sockets.length;
+      jest.advanceTimersByTime(10 * 60_000);
+      expect(server.sockets).toHaveLength(opened);
+    });
+
+    it('stays paused through network changes and goes offline if shown while offline', () => {
+      const { server, network, visibility, connection, state } = setup({ hiddenCloseAfterMs: 10 });
+      connection.start();
+      server.last.open();
+      server.last.snapshot([]);
+      visibility.set(false);
+      jest.advanceTimersByTime(10);
+      network.set(false);
+      network.set(true);
+      expect(state()).toBe('paused');
+      network.set(false);
+      visibility.set(true);
+      expect(state()).toBe('offline');
+      network.set(true);
+      expect(state()).toBe('connecting');
+    });
   });
 });

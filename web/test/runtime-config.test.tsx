@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { render, screen } from '@testing-library/react';
 import { bootstrap } from '../src/bootstrap.js';
 import { ConfigError } from '../src/components/config-error.js';
+import { hiddenCloseAfterMs } from '../src/config/runtime-config.js';
 import { MemoryStorage } from './support/fakes.js';
 
 const good = {
@@ -73,6 +74,23 @@ describe('runtime config', () => {
         'backends.serverless.httpUrl: is missing',
         'backends.serverless.wsUrl: is missing',
       ],
+    });
+  });
+
+  it('takes the hidden-tab time in seconds, and refuses one that is not a positive integer', async () => {
+    const { result } = await boot(
+      'http://dash.test/',
+      JSON.stringify({ ...good, hiddenTabCloseSeconds: 120 }),
+    );
+    expect(result.ok && hiddenCloseAfterMs(result.config)).toBe(120_000);
+    expect(hiddenCloseAfterMs(good)).toBeUndefined();
+    const bad = await boot(
+      'http://dash.test/',
+      JSON.stringify({ ...good, hiddenTabCloseSeconds: 0 }),
+    );
+    expect(bad.result).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^hiddenTabCloseSeconds: /)],
     });
   });
 

@@ -9,8 +9,12 @@
  */
 import { z } from 'zod';
 
-/** Environment variables as a deployment reads them (its own environment, or a test's object). */
-export type Env = Readonly<Record<string, string | undefined>>;
+/**
+ * Environment variables as a deployment reads them (its own environment, or a test's object). A
+ * null counts as unset: serverless.yml passes tuning variables as `${env:X, null}` (left out of
+ * the deployed template when unset), and the local emulators hand them to handlers as null.
+ */
+export type Env = Readonly<Record<string, string | null | undefined>>;
 
 /** Thrown by the config loaders with one line per invalid variable. */
 export class ConfigError extends Error {
@@ -100,7 +104,7 @@ export function readEnvKeys<S extends KeySpecs, K extends keyof S & string>(
   for (const key of keys) {
     const s = specs[key] as KeySpec<unknown>;
     const raw = env[key];
-    if (raw === undefined || raw.trim() === '') {
+    if (raw === undefined || raw === null || raw.trim() === '') {
       if (s.fallback) out[key] = s.fallback();
       else if (s.optional) out[key] = undefined;
       else problems.push(`${key}: is required (${s.description})`);

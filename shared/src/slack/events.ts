@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { PayloadError } from '../errors.js';
 import { parseEventTs, type EventTs } from '../counting/event-ts.js';
-import type { ReactionItem } from '../counting/reaction-key.js';
+import { baseEmoji, type ReactionItem } from '../counting/reaction-key.js';
 
-const nonEmpty = z.string().min(1);
+/**
+ * A non-empty string that is well-formed UTF-16. These values become parts of a store key
+ * (`reactionKey` URI-encodes them), and a lone surrogate (`"\ud800"`) cannot be encoded: it is
+ * refused here, as a 400 naming the field, instead of failing later as a 500.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const nonEmpty = z
+  .string()
+  .min(1)
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone UTF-16 surrogate)');
 
 const itemSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('message'), channel: nonEmpty, ts: nonEmpty }),
@@ -18,11 +27,11 @@ const eventTsSchema = z
 const reactionEventSchema = z.object({
   type: z.enum(['reaction_added', 'reaction_removed']),
   user: nonEmpty,
-  reaction: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[^\s|]+$/, 'must be an emoji name without spaces'),
+  reaction: nonEmpty
+    .pipe(z.string().max(100))
+    .pipe(z.string().regex(/^[^\s|]+$/, 'must be an emoji name without spaces'))
+    // `::skin-tone-2` alone would count toward an emoji named "" that no dashboard can show.
+    .refine((r) => baseEmoji(r) !== '', 'must name an emoji, not only a skin tone'),
   item: itemSchema,
   event_ts: eventTsSchema,
 });

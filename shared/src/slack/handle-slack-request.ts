@@ -1,12 +1,28 @@
-import { PayloadTooLargeError } from '../errors.js';
+import { PayloadError, PayloadTooLargeError } from '../errors.js';
 import { MAX_SLACK_BODY_BYTES } from '../contract/limits.js';
 import {
   applyReactionEvent,
   type ApplyOutcome,
   type CountingDeps,
 } from '../counting/apply-reaction-event.js';
-import { parseSlackPayload } from './events.js';
-import { verifySlackSignature } from './signature.js';
+import { parseSlackPayload, type ReactionEvent } from './events.js';
+import { SIGNATURE_MAX_SKEW_SECONDS, verifySlackSignature } from './signature.js';
+
+/**
+ * A reaction's `event_ts` is when Slack saw it, so it is never later than the request carrying it,
+ * give or take the clock skew the signature window allows. A far-future one would win every
+ * later-timestamp comparison and freeze that reaction for good, so it is refused.
+ */
+function assertNotFromTheFuture(event: ReactionEvent, requestTimestamp: string | undefined): void {
+  const sentAt = Number(requestTimestamp);
+  if (event.eventTs.seconds > sentAt + SIGNATURE_MAX_SKEW_SECONDS) {
+    throw new PayloadError(
+      'invalid_event',
+      `event.event_ts: is more than ${SIGNATURE_MAX_SKEW_SECONDS} s later than X-Slack-Request-Timestamp`,
+      'event.event_ts',
+    );
+  }
+}
 
 /** The normalised input every edge builds from its own request type. */
 export interface SlackRequest {
@@ -49,6 +65,8 @@ export async function handleSlackRequest(req: SlackRequest, deps: SlackDeps): Pr
     case 'ignored':
       return payload;
     case 'reaction':
+      // The signature check above accepted this header, so it is a number.
+      assertNotFromTheFuture(payload, req.header('x-slack-request-timestamp'));
       return {
         kind: 'reaction',
         eventId: payload.eventId,

@@ -1,5 +1,10 @@
 import { useMemo } from 'react';
-import { BACKEND_IDS, BACKEND_LABELS, type RuntimeConfig } from '../config/runtime-config.js';
+import {
+  BACKEND_IDS,
+  BACKEND_LABELS,
+  hiddenCloseAfterMs,
+  type RuntimeConfig,
+} from '../config/runtime-config.js';
 import { useLiveFeed } from '../hooks/use-live-feed.js';
 import type { EmojiCount } from '../live/leaderboard-state.js';
 import { DeploymentPanel } from './deployment-panel.js';
@@ -18,8 +23,8 @@ export function differingEmoji(
 /** Both deployments at once, over two live connections, with their disagreements marked. */
 export function CompareView({ config }: { config: RuntimeConfig }) {
   const [leftId, rightId] = BACKEND_IDS;
-  const left = useLiveFeed(config.backends[leftId].wsUrl);
-  const right = useLiveFeed(config.backends[rightId].wsUrl);
+  const left = useLiveFeed(config.backends[leftId].wsUrl, hiddenCloseAfterMs(config));
+  const right = useLiveFeed(config.backends[rightId].wsUrl, hiddenCloseAfterMs(config));
   const bothReady = left.board.hasSnapshot && right.board.hasSnapshot;
   const differing = useMemo(
     () => (bothReady ? differingEmoji(left.board.rows, right.board.rows) : []),

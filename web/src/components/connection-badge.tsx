@@ -15,6 +15,8 @@ export function describeStatus(status: ConnectionStatus): { label: string; tone:
       return { label: 'Reconnecting', tone: 'warning' };
     case 'offline':
       return { label: 'Offline', tone: 'offline' };
+    case 'paused':
+      return { label: 'Paused', tone: 'offline' };
     case 'stopped':
       return { label: 'Disconnected', tone: 'offline' };
   }
@@ -38,6 +40,8 @@ export function ConnectionBadge({ status, onRetryNow }: ConnectionBadgeProps) {
         : `next try in ${Math.max(0, Math.ceil((status.retryAt - now) / 1000))} s`;
   } else if (status.state === 'offline') {
     detail = 'waiting for the network';
+  } else if (status.state === 'paused') {
+    detail = 'while the tab is hidden';
   }
 
   return (

@@ -53,7 +53,19 @@ export const runtimeConfigSchema = z.object({
   backends: z.object({ droplet: backendEndpointsSchema, serverless: backendEndpointsSchema }),
   /** Shown when neither the query string nor a remembered choice picks one. */
   defaultBackend: z.enum(BACKEND_IDS).optional(),
+  /**
+   * A tab hidden this many seconds closes its socket and reconnects when shown (default 300): a
+   * dashboard nobody looks at still pays for a connection and every message on API Gateway.
+   */
+  hiddenTabCloseSeconds: z.number().int().min(1).max(86_400).optional(),
 });
+
+/** `hiddenTabCloseSeconds` in ms, or undefined for the connection's default. */
+export function hiddenCloseAfterMs(config: RuntimeConfig): number | undefined {
+  return config.hiddenTabCloseSeconds === undefined
+    ? undefined
+    : config.hiddenTabCloseSeconds * 1000;
+}
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
 export type ConfigResult =

@@ -6,8 +6,11 @@ export interface LiveFeedView extends FeedSnapshot {
   readonly retryNow: () => void;
 }
 
-/** Connects to one deployment's WebSocket for as long as the component is mounted. */
-export function useLiveFeed(wsUrl: string): LiveFeedView {
+/**
+ * Connects to one deployment's WebSocket for as long as the component is mounted; a tab hidden
+ * longer than `hiddenCloseAfterMs` closes it until shown again.
+ */
+export function useLiveFeed(wsUrl: string, hiddenCloseAfterMs?: number): LiveFeedView {
   const platform = usePlatform();
   const feed = useMemo(
     () =>
@@ -15,12 +18,14 @@ export function useLiveFeed(wsUrl: string): LiveFeedView {
         url: wsUrl,
         createSocket: platform.createSocket,
         network: platform.network,
+        visibility: platform.visibility,
+        ...(hiddenCloseAfterMs === undefined ? {} : { hiddenCloseAfterMs }),
         timers: platform.timers,
         now: platform.now,
         random: platform.random,
         scheduleFrame: platform.scheduleFrame,
       }),
-    [wsUrl, platform],
+    [wsUrl, hiddenCloseAfterMs, platform],
   );
   useEffect(() => {
     feed.start();

@@ -4,6 +4,7 @@
  *
  *   connecting --snapshot--> live --close/error--> reconnecting --timer--> (attempt) --snapshot--> live
  *        any --browser offline--> offline --online--> connecting
+ *        any --tab hidden for hiddenCloseAfterMs--> paused --tab shown--> connecting
  *
  * "Live" means a snapshot has arrived on this socket, so the counts on screen are the server's.
  */
@@ -27,6 +28,8 @@ export type ConnectionStatus =
       readonly reason: string;
     }
   | { readonly state: 'offline' }
+  /** The tab has been hidden long enough to close the socket; it reconnects when shown. */
+  | { readonly state: 'paused' }
   | { readonly state: 'stopped' };
 
 export interface SocketHandlers {
@@ -55,6 +58,12 @@ export interface NetworkStatus {
   subscribe(listener: (online: boolean) => void): () => void;
 }
 
+export interface PageVisibility {
+  isVisible(): boolean;
+  /** Calls back with the new state on every change; returns an unsubscribe function. */
+  subscribe(listener: (visible: boolean) => void): () => void;
+}
+
 export interface ConnectionOptions {
   readonly url: string;
   readonly createSocket: SocketFactory;
@@ -62,6 +71,12 @@ export interface ConnectionOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly network?: NetworkStatus;
+  readonly visibility?: PageVisibility;
+  /**
+   * A tab hidden this long closes its socket (a dashboard nobody looks at still costs a connection
+   * and every message on API Gateway) and reconnects, with a fresh snapshot, when shown again.
+   */
+  readonly hiddenCloseAfterMs?: number;
   readonly backoff?: BackoffPolicy;
   /** API Gateway drops a connection idle for 10 minutes; ping well inside that. */
   readonly pingIntervalMs?: number;
@@ -79,6 +94,8 @@ export interface ConnectionOptions {
 export const PING_INTERVAL_MS = 5 * 60_000;
 export const PONG_TIMEOUT_MS = 20_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Default for `hiddenCloseAfterMs`; `hiddenTabCloseSeconds` in config.json changes it. */
+export const HIDDEN_CLOSE_AFTER_MS = 5 * 60_000;
 
 /** Close codes the client uses for its own decisions (4000-4999 are the application's). */
 export const CLIENT_CLOSE = {
@@ -87,6 +104,7 @@ export const CLIENT_CLOSE = {
   handshakeTimeout: 4001,
   offline: 4002,
   retry: 4003,
+  hidden: 4004,
 } as const;
 
 export const browserTimers: Timers = {
@@ -111,6 +129,17 @@ export const browserNetwork: NetworkStatus = {
   },
 };
 
+/** The page's `document.visibilityState` and its `visibilitychange` event. */
+export const browserVisibility: PageVisibility = {
+  isVisible: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',
+  subscribe(listener) {
+    if (typeof document === 'undefined') return () => {};
+    const changed = () => listener(document.visibilityState !== 'hidden');
+    document.addEventListener('visibilitychange', changed);
+    return () => document.removeEventListener('visibilitychange', changed);
+  },
+};
+
 /** The browser's WebSocket behind the `SocketLike` interface. */
 export const browserSocketFactory: SocketFactory = (url, handlers) => {
   const ws = new WebSocket(url);
@@ -129,6 +158,8 @@ export class Connection {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly network: NetworkStatus;
+  private readonly visibility: PageVisibility;
+  private readonly hiddenCloseAfterMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly pingIntervalMs: number;
   private readonly pongTimeoutMs: number;
@@ -143,7 +174,9 @@ export class Connection {
   private handshakeTimer: unknown = null;
   private pingTimer: unknown = null;
   private pongTimer: unknown = null;
+  private hiddenTimer: unknown = null;
   private unsubscribeNetwork: (() => void) | null = null;
+  private unsubscribeVisibility: (() => void) | null = null;
   private running = false;
   /** Why the last socket was lost, shown while reconnecting. */
   private lastReason = '';
@@ -153,6 +186,8 @@ export class Connection {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.network = options.network ?? browserNetwork;
+    this.visibility = options.visibility ?? browserVisibility;
+    this.hiddenCloseAfterMs = options.hiddenCloseAfterMs ?? HIDDEN_CLOSE_AFTER_MS;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
     this.pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
@@ -169,8 +204,13 @@ export class Connection {
     this.running = true;
     this.failures = 0;
     this.unsubscribeNetwork = this.network.subscribe((online) => this.onNetworkChange(online));
+    this.unsubscribeVisibility = this.visibility.subscribe((visible) =>
+      this.onVisibilityChange(visible),
+    );
     if (this.network.isOnline()) this.open();
     else this.setStatus({ state: 'offline' });
+    // A tab opened in the background starts its hidden clock now.
+    if (!this.visibility.isVisible()) this.onVisibilityChange(false);
   }
 
   stop(): void {
@@ -178,8 +218,11 @@ export class Connection {
     this.running = false;
     this.unsubscribeNetwork?.();
     this.unsubscribeNetwork = null;
+    this.unsubscribeVisibility?.();
+    this.unsubscribeVisibility = null;
     this.dropSocket(CLIENT_CLOSE.stopped, 'dashboard closed');
     this.clearTimer('retryTimer');
+    this.clearTimer('hiddenTimer');
     this.setStatus({ state: 'stopped' });
   }
 
@@ -196,7 +239,9 @@ export class Connection {
     this.options.onStatus?.(status);
   }
 
-  private clearTimer(name: 'retryTimer' | 'handshakeTimer' | 'pingTimer' | 'pongTimer'): void {
+  private clearTimer(
+    name: 'retryTimer' | 'handshakeTimer' | 'pingTimer' | 'pongTimer' | 'hiddenTimer',
+  ): void {
     if (this[name] !== null) this.timers.clearTimeout(this[name]);
     this[name] = null;
   }
@@ -329,8 +374,32 @@ export class Connection {
     }, delay);
   }
 
+  private onVisibilityChange(visible: boolean): void {
+    if (!this.running) return;
+    if (!visible) {
+      if (this.hiddenTimer !== null || this.current.state === 'paused') return;
+      this.hiddenTimer = this.timers.setTimeout(() => {
+        this.hiddenTimer = null;
+        if (!this.running) return;
+        // No socket, no retries and no network watch while nobody looks.
+        this.clearTimer('retryTimer');
+        this.dropSocket(CLIENT_CLOSE.hidden, 'tab hidden');
+        this.setStatus({ state: 'paused' });
+      }, this.hiddenCloseAfterMs);
+      return;
+    }
+    this.clearTimer('hiddenTimer');
+    if (this.current.state === 'paused') {
+      // Shown again: a fresh socket and snapshot, without a backoff the server did not cause.
+      this.failures = 0;
+      if (this.network.isOnline()) this.open();
+      else this.setStatus({ state: 'offline' });
+    }
+  }
+
   private onNetworkChange(online: boolean): void {
     if (!this.running) return;
+    if (this.current.state === 'paused') return;
     if (!online) {
       this.clearTimer('retryTimer');
       this.dropSocket(CLIENT_CLOSE.offline, 'browser offline');

@@ -36,15 +36,14 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  const [distDir, started, launched, stack] = await Promise.all([
+  // Started together; each is assigned as soon as it is up, so that afterAll stops whatever did
+  // start when another part fails (a leaked server would keep Jest from exiting).
+  const [distDir] = await Promise.all([
     buildDashboard(),
-    startDroplets(),
-    launchBrowser(),
-    startServerless(),
+    startDroplets().then((started) => (droplets = started)),
+    launchBrowser().then((launched) => (browser = launched)),
+    startServerless().then((stack) => (serverless = stack)),
   ]);
-  droplets = started;
-  browser = launched;
-  serverless = stack;
   droplet = await droplets.start('droplet');
   dashboard = await serveDashboard(distDir, configFor(droplet, serverless));
 
@@ -261,6 +260,65 @@ describe('the dashboard in a browser', () => {
       await screenshot(mobile, '07-phone');
     } finally {
       await phone.close();
+    }
+  });
+
+  it('closes its socket while the tab stays hidden, and shows the right counts when it is shown again', async () => {
+    // Headless Chromium keeps every page "visible", so the page is told it is hidden the way a
+    // browser tells it: document.visibilityState and a visibilitychange event.
+    const setHidden = (p: Page, hidden: boolean) =>
+      p.evaluate((h) => {
+        Object.defineProperty(document, 'visibilityState', {
+          configurable: true,
+          get: () => (h ? 'hidden' : 'visible'),
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    dashboard.setConfig({ ...configFor(droplet, serverless), hiddenTabCloseSeconds: 1 });
+    const tab = await context.newPage();
+    try {
+      tab.on('pageerror', (err) => pageErrors.push(err.message));
+      await tab.goto(`${dashboard.url}?backend=droplet`);
+      await eventually(
+        'the tab to be live',
+        () => connectionState(tab, 'droplet'),
+        (x) => x === 'live',
+      );
+      const withTab = droplet.openSockets();
+      expect(withTab).toBeGreaterThanOrEqual(1);
+
+      await setHidden(tab, true);
+      await eventually(
+        'the hidden tab to pause',
+        () => connectionState(tab, 'droplet'),
+        (x) => x === 'paused',
+      );
+      // The droplet sees the socket go: a hidden dashboard costs no connection.
+      await eventually(
+        'the droplet to drop the socket',
+        () => droplet.openSockets(),
+        (n) => n === withTab - 1,
+      );
+
+      // Counts change while nobody looks; showing the tab brings them back from a fresh snapshot.
+      await sendReaction(droplet, { reaction: 'eyes', user: 'Uhidden1' });
+      await sendReaction(droplet, { reaction: 'eyes', user: 'Uhidden2' });
+      await setHidden(tab, false);
+      await eventually(
+        'live again',
+        () => connectionState(tab, 'droplet'),
+        (x) => x === 'live',
+      );
+      const shown = await eventually(
+        'the counts changed while hidden',
+        () => screenCounts(tab, 'droplet'),
+        (c) => c.eyes !== undefined && c.eyes >= 2,
+      );
+      expect(shown).toEqual(await fetchCounts(droplet));
+      await screenshot(tab, '08-hidden-tab-back');
+    } finally {
+      await tab.close();
+      dashboard.setConfig(configFor(droplet, serverless));
     }
   });
 

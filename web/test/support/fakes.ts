@@ -5,6 +5,7 @@
 import type { ServerMessage } from '@reactometer/shared/protocol';
 import type {
   NetworkStatus,
+  PageVisibility,
   SocketFactory,
   SocketHandlers,
   SocketLike,
@@ -101,6 +102,23 @@ export class FakeNetwork implements NetworkStatus {
   }
 }
 
+export class FakeVisibility implements PageVisibility {
+  private visible = true;
+  private readonly listeners = new Set<(visible: boolean) => void>();
+
+  isVisible(): boolean {
+    return this.visible;
+  }
+  subscribe(listener: (visible: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  set(visible: boolean): void {
+    this.visible = visible;
+    for (const listener of [...this.listeners]) listener(visible);
+  }
+}
+
 export class MemoryStorage implements PreferenceStorage {
   readonly items = new Map<string, string>();
   getItem(key: string): string | null {
@@ -114,6 +132,7 @@ export class MemoryStorage implements PreferenceStorage {
 export interface TestPlatform extends Platform {
   readonly server: FakeSocketServer;
   readonly networkSwitch: FakeNetwork;
+  readonly visibilitySwitch: FakeVisibility;
   readonly memory: MemoryStorage;
   readonly urls: string[];
 }
@@ -125,15 +144,18 @@ export interface TestPlatform extends Platform {
 export function testPlatform(options: { href?: string; random?: () => number } = {}): TestPlatform {
   const server = new FakeSocketServer();
   const networkSwitch = new FakeNetwork();
+  const visibilitySwitch = new FakeVisibility();
   const memory = new MemoryStorage();
   const urls = [options.href ?? 'http://dashboard.test/'];
   return {
     server,
     networkSwitch,
+    visibilitySwitch,
     memory,
     urls,
     createSocket: server.factory,
     network: networkSwitch,
+    visibility: visibilitySwitch,
     timers: {
       setTimeout: (callback, ms) => setTimeout(callback, ms),
       clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

@@ -189,6 +189,8 @@ export interface Backend {
 export interface DropletBackend extends Backend {
   readonly port: number;
   readonly store: MongoReactionStore;
+  /** WebSockets the droplet holds open right now (its own count, not the page's). */
+  openSockets(): number;
   /** Stops the droplet (WebSockets close with 1001); the store stays open. */
   stop(): Promise<void>;
   /** Starts a new droplet process on the same port and the same data. */
@@ -233,6 +235,7 @@ export async function startDroplets(): Promise<Droplets> {
       store,
       httpUrl: current.httpUrl,
       wsUrl: current.wsUrl,
+      openSockets: () => current.droplet.broadcaster.size,
       stop: () => current.stop(),
       async restart() {
         await current.stop();
