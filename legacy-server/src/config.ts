@@ -4,6 +4,7 @@
  * `PORT: must be an integer 0-65535` instead of misbehaving later.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -51,12 +52,27 @@ const portOrOff: z.ZodType<number | null, string> = z
  * unless set, so that a droplet reached directly cannot be lied to; behind nginx on the same host
  * it is `loopback`.
  */
+const TRUST_PROXY_NAMES = ['loopback', 'uniquelocal', 'linklocal'];
+const TRUST_PROXY_MESSAGE =
+  'must be off, loopback, uniquelocal, linklocal, a hop count, or comma-separated addresses/CIDRs';
+
+/** One entry of a TRUST_PROXY list: a name Express knows, or an IP address with an optional prefix. */
+function trustProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_NAMES.includes(entry.toLowerCase())) return true;
+  const [address = '', prefix, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  return prefix === undefined || /^\d{1,3}$/.test(prefix);
+}
+
 const trustProxy: z.ZodType<string | false, string> = z
   .string()
   .trim()
-  .regex(
-    /^(off|loopback|uniquelocal|linklocal|\d+|[\d.:a-f/]+(\s*,\s*[\d.:a-f/]+)*)$/i,
-    'must be off, loopback, uniquelocal, linklocal, a hop count, or comma-separated addresses/CIDRs',
+  .refine(
+    (v) =>
+      /^off$/i.test(v) ||
+      /^\d+$/.test(v) ||
+      v.split(',').every((entry) => trustProxyEntry(entry.trim())),
+    TRUST_PROXY_MESSAGE,
   )
   .transform((v) => (v.toLowerCase() === 'off' ? false : v));
 
