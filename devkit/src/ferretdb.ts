@@ -1,13 +1,49 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnManaged, type ManagedProcess } from './managed-process.js';
 import { freePort, waitForPort } from './ports.js';
 import { REPO_ROOT, TOOLS_BIN } from './paths.js';
+import { startPostgres, type PostgresProcess } from './postgres.js';
+import { processTree } from './measure/proc-stats.js';
 import { assertServersAllowed } from './server-guard.js';
 
-/** FerretDB v1.24.2 (SQLite backend), built from `tools/ferretdb` into `.tools/bin`. */
-export const FERRETDB_BIN = path.join(TOOLS_BIN, 'ferretdb');
+const FERRETDB_SOURCE = path.join(REPO_ROOT, 'tools', 'ferretdb');
+
+/**
+ * FerretDB v1.24.2 (PostgreSQL and SQLite backends), built from `tools/ferretdb` into
+ * `.tools/bin`. The name carries a hash of the sources, so that a checkout whose `main.go` changed
+ * (new flags) builds anew instead of running a stale binary.
+ */
+export const FERRETDB_BIN = path.join(
+  TOOLS_BIN,
+  `ferretdb-${createHash('sha256')
+    .update(
+      ['main.go', 'go.mod', 'go.sum']
+        .map((f) => readFileSync(path.join(FERRETDB_SOURCE, f), 'utf8'))
+        .join('\0'),
+    )
+    .digest('hex')
+    .slice(0, 12)}`,
+);
+
+/** Which storage FerretDB uses. */
+export type FerretDbBackend = 'postgresql' | 'sqlite';
+
+/**
+ * The backend when none is asked for: env `FERRETDB_BACKEND`, else PostgreSQL. Measured here
+ * (`npm run bench -w legacy-server -- --phases ack,ceiling`), FerretDB on SQLite spends 29-32 ms
+ * of CPU per Slack event against 5-6 ms for FerretDB and PostgreSQL together, and caps the
+ * droplet's ingest at 25 events/s against 50-100; SQLite stays selectable for comparison.
+ */
+export function defaultFerretDbBackend(): FerretDbBackend {
+  const env = process.env.FERRETDB_BACKEND?.toLowerCase();
+  if (env === undefined || env === '' || env === 'postgresql' || env === 'postgres')
+    return 'postgresql';
+  if (env === 'sqlite') return 'sqlite';
+  throw new Error(`FERRETDB_BACKEND: must be postgresql or sqlite (got "${env}")`);
+}
 
 /**
  * Builds FerretDB if it is not there yet (idempotent). Needs Go and the Go module proxy; takes
@@ -25,7 +61,7 @@ export function ensureFerretDbBinary(log: (line: string) => void = () => {}): st
   log(`building FerretDB v1.24.2 into ${FERRETDB_BIN} (first run only)...`);
   mkdirSync(TOOLS_BIN, { recursive: true });
   const build = spawnSync('go', ['build', '-o', FERRETDB_BIN, '.'], {
-    cwd: path.join(REPO_ROOT, 'tools', 'ferretdb'),
+    cwd: FERRETDB_SOURCE,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (build.status !== 0 || !existsSync(FERRETDB_BIN)) {
@@ -35,8 +71,13 @@ export function ensureFerretDbBinary(log: (line: string) => void = () => {}): st
 }
 
 export interface FerretDbOptions {
-  /** SQLite data folder; created if missing. Keep one per instance. */
+  /**
+   * Data folder, created if missing; keep one per instance. SQLite's files go straight in it;
+   * PostgreSQL's cluster goes in its `postgresql/` subfolder.
+   */
   readonly dataDir: string;
+  /** Default: `defaultFerretDbBackend()` (PostgreSQL unless FERRETDB_BACKEND says otherwise). */
+  readonly backend?: FerretDbBackend;
   /** TCP port; a free one when omitted. */
   readonly port?: number;
   readonly host?: string;
@@ -48,7 +89,7 @@ export interface FerretDbOptions {
    * vs 1571 inserts/s). Env `FERRETDB_SQLITE_SYNC` overrides.
    */
   readonly sqliteSynchronous?: 'NORMAL' | 'FULL';
-  /** Where FerretDB's own log lines go (default: dropped). */
+  /** Where FerretDB's (and PostgreSQL's) own log lines go (default: dropped). */
   readonly onLog?: (line: string) => void;
 }
 
@@ -56,11 +97,17 @@ export interface FerretDbProcess {
   readonly uri: string;
   readonly port: number;
   readonly dataDir: string;
-  /** The running server's process id (undefined while stopped); benchmarks sample its CPU. */
+  readonly backend: FerretDbBackend;
+  /** FerretDB's process id (undefined while stopped). */
   pid(): number | undefined;
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s); safe to call twice. */
+  /**
+   * Every process of the database: FerretDB, and with PostgreSQL its postmaster and backends
+   * (read at each call: backends come and go). Benchmarks sum their CPU.
+   */
+  pids(): number[];
+  /** Stops FerretDB (SIGTERM, then SIGKILL after 5 s), then its PostgreSQL; safe to call twice. */
   stop(): Promise<void>;
-  /** Starts it again on the same port and data, e.g. after `stop()` in a fault test. */
+  /** Starts both again on the same ports and data, e.g. after `stop()` in a fault test. */
   start(): Promise<void>;
 }
 
@@ -68,25 +115,37 @@ export interface FerretDbProcess {
 export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbProcess> {
   assertServersAllowed('FerretDB');
   const bin = ensureFerretDbBinary(options.onLog);
+  const backend = options.backend ?? defaultFerretDbBackend();
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
   mkdirSync(options.dataDir, { recursive: true });
   const envSync = process.env.FERRETDB_SQLITE_SYNC?.toUpperCase();
   const synchronous =
     options.sqliteSynchronous ?? (envSync === 'FULL' || envSync === 'NORMAL' ? envSync : 'NORMAL');
+  const postgres: PostgresProcess | null =
+    backend === 'postgresql'
+      ? await startPostgres({
+          dataDir: path.join(options.dataDir, 'postgresql'),
+          ...(options.onLog ? { onLog: options.onLog } : {}),
+        })
+      : null;
+  const storage =
+    postgres !== null
+      ? ['--handler=postgresql', `--postgresql-url=${postgres.url}`]
+      : [
+          '--handler=sqlite',
+          `--sqlite-url=file:${options.dataDir}/?_pragma=synchronous(${synchronous})`,
+        ];
   let current: ManagedProcess | null = null;
 
   const start = async (): Promise<void> => {
+    await postgres?.start();
     if (current?.running()) return;
     // Own process group: a terminal's Ctrl-C goes to the launcher, which stops FerretDB only
     // after the droplet has finished its in-flight requests (otherwise they would get 503).
     const proc = spawnManaged(
       bin,
-      [
-        `--listen-addr=${host}:${port}`,
-        `--sqlite-url=file:${options.dataDir}/?_pragma=synchronous(${synchronous})`,
-        '--log-level=warn',
-      ],
+      [`--listen-addr=${host}:${port}`, ...storage, '--log-level=warn'],
       { stdio: ['ignore', 'ignore', 'pipe'], graceMs: 5_000 },
     );
     proc.child.stderr?.setEncoding('utf8');
@@ -110,14 +169,28 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
     }
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await postgres?.stop();
+    throw err;
+  }
+  const ferretPid = (): number | undefined => (current?.running() ? current.pid : undefined);
   return {
     uri: `mongodb://${host}:${port}/`,
     port,
     dataDir: options.dataDir,
-    pid: () => (current?.running() ? current.pid : undefined),
+    backend,
+    pid: ferretPid,
+    pids: () => {
+      const pg = postgres?.pid();
+      return [ferretPid(), ...(pg === undefined ? [] : processTree(pg))].filter(
+        (p): p is number => p !== undefined,
+      );
+    },
     stop: async () => {
       await current?.stop();
+      await postgres?.stop();
     },
     start,
   };

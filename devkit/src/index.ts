@@ -1,8 +1,8 @@
 /**
  * The light part of the local-stack toolkit: paths, ports, managed child processes, the dev and
  * test signing secrets, waiting helpers and measurement. The starters live in subpaths, so that
- * importing this loads no deployment: `@reactometer/devkit/ferretdb`, `/droplet`, `/offline`,
- * `/chromium`.
+ * importing this loads no deployment: `@reactometer/devkit/ferretdb`, `/postgres`, `/nginx`,
+ * `/droplet`, `/offline`, `/chromium`.
  */
 export * from './paths.js';
 export * from './ports.js';

@@ -18,6 +18,7 @@ import { createRequestLog } from './http/request-log.js';
 import { SLACK_ROUTES, slackRoute } from './http/slack-route.js';
 import { startClientSession } from './ws/client-session.js';
 import { upgradeGate } from './ws/upgrade-gate.js';
+import { DropletMetrics } from './metrics.js';
 import { WsBroadcaster } from './ws-broadcaster.js';
 
 export { WS_PATH } from './ws/upgrade-gate.js';
@@ -32,7 +33,8 @@ export type DropletSettings = Pick<
   | 'wsHeartbeatMs'
   | 'pendingLeaseMs'
   | 'shutdownGraceMs'
->;
+> &
+  Partial<Pick<DropletConfig, 'broadcastWindowMs' | 'trustProxy'>>;
 
 export interface DropletOptions extends DropletSettings {
   readonly store: ReactionStore;
@@ -40,6 +42,8 @@ export interface DropletOptions extends DropletSettings {
   readonly clock?: Clock;
   /** Defaults to a silent logger (tests). */
   readonly logger?: Logger;
+  /** Where the edge records its metrics; a fresh registry when omitted. */
+  readonly metrics?: DropletMetrics;
 }
 
 export interface Droplet {
@@ -53,6 +57,7 @@ export interface Droplet {
   stop(): Promise<void>;
   readonly server: http.Server;
   readonly broadcaster: WsBroadcaster;
+  readonly metrics: DropletMetrics;
 }
 
 export function createDroplet(options: DropletOptions): Droplet {
@@ -60,11 +65,16 @@ export function createDroplet(options: DropletOptions): Droplet {
   const { store } = options;
 
   // The publisher: every open dashboard socket of this process.
+  let openClients = (): number => 0;
+  const metrics = options.metrics ?? new DropletMetrics(() => openClients());
   const broadcaster = new WsBroadcaster({
     maxBufferedBytes: options.wsMaxBufferedBytes,
     heartbeatMs: options.wsHeartbeatMs,
+    windowMs: options.broadcastWindowMs ?? 0,
     logger,
+    metrics,
   });
+  openClients = () => broadcaster.size;
   const slackDeps: SlackDeps = {
     store,
     publisher: broadcaster,
@@ -78,8 +88,11 @@ export function createDroplet(options: DropletOptions): Droplet {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // Who may state the client's address (X-Forwarded-For): nobody unless configured, so that the
+  // address in the log is the peer's unless a trusted proxy says otherwise.
+  app.set('trust proxy', options.trustProxy ?? false);
   app.use(requests.middleware);
-  app.use(slackRoute(slackDeps));
+  app.use(slackRoute(slackDeps, metrics));
   app.use(readRoutes(store));
   app.use(unmatchedRoute({ ...SLACK_ROUTES, ...READ_ROUTES }));
   app.use(requestErrors);
@@ -116,5 +129,5 @@ export function createDroplet(options: DropletOptions): Droplet {
   );
   wss.on('connection', (ws) => startClientSession(ws, { store, broadcaster, logger }));
 
-  return { server, broadcaster, start: lifecycle.start, stop: lifecycle.stop };
+  return { server, broadcaster, metrics, start: lifecycle.start, stop: lifecycle.stop };
 }

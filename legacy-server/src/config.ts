@@ -4,6 +4,7 @@
  * `PORT: must be an integer 0-65535` instead of misbehaving later.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -37,6 +38,43 @@ function defaultMaxConnections(): number {
     return FALLBACK_MAX_CONNECTIONS;
   }
 }
+
+/** A port, or `off` (as `null`) for a listener that should not run. */
+const portOrOff: z.ZodType<number | null, string> = z
+  .string()
+  .trim()
+  .regex(/^(off|\d+)$/i, 'must be an integer 0-65535 or off')
+  .transform((v) => (v.toLowerCase() === 'off' ? null : Number(v)))
+  .refine((n) => n === null || n <= 65535, 'must be an integer 0-65535 or off');
+
+/**
+ * Express's `trust proxy`: which peers may tell the client's address in X-Forwarded-For. Off
+ * unless set, so that a droplet reached directly cannot be lied to; behind nginx on the same host
+ * it is `loopback`.
+ */
+const TRUST_PROXY_NAMES = ['loopback', 'uniquelocal', 'linklocal'];
+const TRUST_PROXY_MESSAGE =
+  'must be off, loopback, uniquelocal, linklocal, a hop count, or comma-separated addresses/CIDRs';
+
+/** One entry of a TRUST_PROXY list: a name Express knows, or an IP address with an optional prefix. */
+function trustProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_NAMES.includes(entry.toLowerCase())) return true;
+  const [address = '', prefix, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  return prefix === undefined || /^\d{1,3}$/.test(prefix);
+}
+
+const trustProxy: z.ZodType<string | false, string> = z
+  .string()
+  .trim()
+  .refine(
+    (v) =>
+      /^off$/i.test(v) ||
+      /^\d+$/.test(v) ||
+      v.split(',').every((entry) => trustProxyEntry(entry.trim())),
+    TRUST_PROXY_MESSAGE,
+  )
+  .transform((v) => (v.toLowerCase() === 'off' ? false : v));
 
 const mongoUri: z.ZodType<string, string> = z
   .string()
@@ -104,6 +142,34 @@ export const CONFIG_KEYS = {
     schema: integer(10, 3_600_000),
     fallback: () => 30_000,
   }),
+  BROADCAST_WINDOW_MS: spec({
+    description:
+      'Coalescing window: a dashboard gets at most one update per window with the latest count of every emoji changed (0: every change at once).',
+    defaultText: '0',
+    schema: integer(0, 60_000),
+    fallback: () => 0,
+  }),
+  METRICS_PORT: spec<number | null>({
+    description:
+      'Port of the Prometheus metrics listener (GET /metrics), apart from the public one; 0 picks a free one, off disables it.',
+    defaultText: '9464',
+    schema: portOrOff,
+    fallback: () => 9464,
+  }),
+  METRICS_HOST: spec({
+    description:
+      'Interface of the metrics listener; loopback only unless a scraper elsewhere needs it.',
+    defaultText: '127.0.0.1',
+    schema: nonEmpty('a host name or IP address'),
+    fallback: () => '127.0.0.1',
+  }),
+  TRUST_PROXY: spec<string | false>({
+    description:
+      'Peers trusted to state the client address in X-Forwarded-For (Express `trust proxy`): off, loopback (nginx on the same host), or addresses.',
+    defaultText: 'off',
+    schema: trustProxy,
+    fallback: () => false,
+  }),
   PENDING_LEASE_MS: spec({
     description:
       'How long an unfinished count change belongs to its attempt before another may finish it.',
@@ -145,6 +211,12 @@ export interface DropletConfig extends StoreConfig {
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxBufferedBytes: number;
   readonly wsHeartbeatMs: number;
+  readonly broadcastWindowMs: number;
+  /** null: no metrics listener. */
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+  /** Express's `trust proxy` value; false trusts no one. */
+  readonly trustProxy: string | false;
   readonly shutdownGraceMs: number;
 }
 
@@ -173,6 +245,10 @@ export function loadConfig(env: Env = process.env): DropletConfig {
     wsMaxPayloadBytes: v.WS_MAX_PAYLOAD_BYTES!,
     wsMaxBufferedBytes: v.WS_MAX_BUFFERED_BYTES!,
     wsHeartbeatMs: v.WS_HEARTBEAT_MS!,
+    broadcastWindowMs: v.BROADCAST_WINDOW_MS!,
+    metricsPort: v.METRICS_PORT!,
+    metricsHost: v.METRICS_HOST!,
+    trustProxy: v.TRUST_PROXY!,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS!,
   };
 }

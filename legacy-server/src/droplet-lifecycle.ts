@@ -58,6 +58,8 @@ export function dropletLifecycle(parts: LifecycleParts): DropletLifecycle {
           ? new Promise<void>((resolve) => server.close(() => resolve()))
           : Promise.resolve();
         await requests.drain(parts.shutdownGraceMs);
+        // Changes held for the end of a coalescing window go out before the sockets close.
+        broadcaster.flush();
         // Dashboards reconnect on 1001 (going away) and resynchronise from a snapshot.
         await broadcaster.closeAll(1001, 'server shutting down', WS_CLOSE_HANDSHAKE_MS);
         wss.close();

@@ -26,3 +26,9 @@ export {
   type MongoReactionStore,
   type MongoReactionStoreOptions,
 } from './mongo-reaction-store.js';
+export { DropletMetrics, createMetricsListener, type MetricsListener } from './metrics.js';
+export {
+  UpdateCoalescer,
+  type Schedule,
+  type UpdateCoalescerOptions,
+} from './ws/update-coalescer.js';

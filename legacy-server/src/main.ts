@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { systemClock } from '@reactometer/shared';
 import { WS_PATH, createDroplet } from './app.js';
 import { ConfigError, loadConfig, requireMongoUri, type DropletConfig } from './config.js';
+import { createMetricsListener } from './metrics.js';
 import { createMongoReactionStore } from './mongo-reaction-store.js';
 
 /** A repeated signal this long after the first one forces the exit (see `onSignal`). */
@@ -53,6 +54,14 @@ async function main(): Promise<void> {
     clock: systemClock,
     signingSecret: config.slackSigningSecret,
   });
+  // Its own listener, loopback by default: metrics never go out on the public port.
+  const metricsListener =
+    config.metricsPort === null
+      ? null
+      : createMetricsListener(droplet.metrics, {
+          port: config.metricsPort,
+          host: config.metricsHost,
+        });
 
   let shuttingDown: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         await droplet.stop();
+        await metricsListener?.stop();
         await store.close();
         logger.info('stopped');
         process.exit(0);
@@ -87,9 +97,24 @@ async function main(): Promise<void> {
 
   try {
     const address = await droplet.start();
-    logger.info({ port: address.port, host: address.address, wsPath: WS_PATH }, 'listening');
+    const metricsAddress = await metricsListener?.start();
+    logger.info(
+      {
+        port: address.port,
+        host: address.address,
+        wsPath: WS_PATH,
+        ...(metricsAddress === undefined
+          ? {}
+          : { metricsPort: metricsAddress.port, metricsHost: metricsAddress.address }),
+      },
+      'listening',
+    );
   } catch (err) {
-    logger.fatal({ err, port: config.port, host: config.host }, 'could not listen');
+    logger.fatal(
+      { err, port: config.port, host: config.host, metricsPort: config.metricsPort },
+      'could not listen',
+    );
+    await droplet.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     process.exit(1);
   }

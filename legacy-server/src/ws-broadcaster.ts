@@ -1,13 +1,22 @@
+import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { updateMessage, type EmojiCount, type Publisher } from '@reactometer/shared';
+import type { DropletMetrics } from './metrics.js';
+import { sharedTextFrame, writeSharedFrame, type SharedFrame } from './ws/shared-frame.js';
+import { nodeSchedule, UpdateCoalescer, type Schedule } from './ws/update-coalescer.js';
 
 export interface WsBroadcasterOptions {
   /** Unsent bytes a client may have queued; past this it is dropped (see `send`). */
   readonly maxBufferedBytes: number;
   /** Interval of protocol pings; a client that has not ponged by the next round is dropped. */
   readonly heartbeatMs: number;
+  /** At most one update per this many ms per dashboard (0: every change at once). */
+  readonly windowMs?: number;
   readonly logger: Logger;
+  readonly metrics?: DropletMetrics;
+  /** Timer for the coalescing window (tests inject their own). */
+  readonly schedule?: Schedule;
 }
 
 export interface BroadcasterStats {
@@ -21,8 +30,11 @@ export interface BroadcasterStats {
 
 /**
  * The droplet's `Publisher`: one process holds every dashboard's socket, so a publish is a loop
- * over them. Delivery is best effort by design (a dashboard recovers with a snapshot after it
- * reconnects), which is what lets a slow or dead client be dropped instead of slowing everyone.
+ * over them. Changes go through the coalescer (at most one update per `windowMs`), and each update
+ * is serialised, encoded and framed once, the same bytes written to every socket
+ * (`ws/shared-frame.ts`). Delivery is best effort by design (a dashboard recovers with a snapshot
+ * after it reconnects), which is what lets a slow or dead client be dropped instead of slowing
+ * everyone.
  */
 export class WsBroadcaster implements Publisher {
   private readonly clients = new Set<WebSocket>();
@@ -31,15 +43,27 @@ export class WsBroadcaster implements Publisher {
   private heartbeat: NodeJS.Timeout | undefined;
   private droppedSlow = 0;
   private droppedUnresponsive = 0;
+  private readonly coalescer: UpdateCoalescer;
 
-  constructor(private readonly options: WsBroadcasterOptions) {}
+  constructor(private readonly options: WsBroadcasterOptions) {
+    this.coalescer = new UpdateCoalescer({
+      windowMs: options.windowMs ?? 0,
+      now: () => performance.now(),
+      schedule: options.schedule ?? nodeSchedule,
+      flush: (counts) => this.broadcast(counts),
+    });
+  }
 
   /** Tracks a connected socket until it closes. */
   add(ws: WebSocket): void {
     this.clients.add(ws);
     this.alive.add(ws);
+    this.options.metrics?.connectionOpened();
     ws.on('pong', () => this.alive.add(ws));
-    ws.once('close', () => this.clients.delete(ws));
+    ws.once('close', () => {
+      this.clients.delete(ws);
+      this.options.metrics?.connectionClosed();
+    });
   }
 
   /** Sockets tracked and not yet closed (the connection cap counts these). */
@@ -55,22 +79,44 @@ export class WsBroadcaster implements Publisher {
     };
   }
 
+  /**
+   * Hands the change to the coalescer, which broadcasts it now or at the end of the window.
+   * Never throws: delivery is best effort (dashboards resync from a snapshot on reconnect).
+   */
   async publish(counts: readonly EmojiCount[]): Promise<void> {
-    // Serialised once: with thousands of dashboards, per-client JSON.stringify would dominate.
-    const text = JSON.stringify(updateMessage(counts));
-    for (const ws of this.clients) this.send(ws, text);
+    this.coalescer.add(counts);
+  }
+
+  /** Broadcasts whatever the coalescer holds now (before a shutdown closes the sockets). */
+  flush(): void {
+    this.coalescer.flushNow();
+  }
+
+  /** One `update` to every open socket: serialised, encoded and framed once for all of them. */
+  private broadcast(counts: readonly EmojiCount[]): void {
+    const started = performance.now();
+    const message = sharedTextFrame(JSON.stringify(updateMessage(counts)));
+    let delivered = 0;
+    for (const ws of this.clients) if (this.write(ws, message)) delivered++;
+    this.options.metrics?.broadcast(delivered, performance.now() - started);
+  }
+
+  /** Sends one reply (snapshot, pong, error) to one socket, under the same slow-client cap. */
+  send(ws: WebSocket, text: string): boolean {
+    return this.write(ws, sharedTextFrame(text));
   }
 
   /**
-   * Sends `text` unless the socket is not open. A client whose unsent data already exceeds the
-   * cap is not reading (stalled tab, dead network path the kernel has not noticed yet); queueing
-   * more would grow this process's memory without bound, so it is terminated instead, without
-   * waiting for anything, and its dashboard resynchronises when it reconnects.
+   * Writes `message` unless the socket is not open. A client whose unsent data already exceeds
+   * the cap is not reading (stalled tab, dead network path the kernel has not noticed yet);
+   * queueing more would grow this process's memory without bound, so it is terminated instead,
+   * without waiting for anything, and its dashboard resynchronises when it reconnects.
    */
-  send(ws: WebSocket, text: string): boolean {
+  private write(ws: WebSocket, message: SharedFrame): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
     if (ws.bufferedAmount > this.options.maxBufferedBytes) {
       this.droppedSlow++;
+      this.options.metrics?.slowConnectionDropped();
       this.options.logger.warn(
         { bufferedAmount: ws.bufferedAmount, maxBufferedBytes: this.options.maxBufferedBytes },
         'dropping slow websocket client',
@@ -78,7 +124,7 @@ export class WsBroadcaster implements Publisher {
       ws.terminate();
       return false;
     }
-    ws.send(text);
+    writeSharedFrame(ws, message);
     return true;
   }
 
@@ -101,6 +147,7 @@ export class WsBroadcaster implements Publisher {
     for (const ws of this.clients) {
       if (!this.alive.has(ws)) {
         this.droppedUnresponsive++;
+        this.options.metrics?.goneConnection();
         this.options.logger.info('dropping websocket client that missed a heartbeat');
         ws.terminate();
         continue;

@@ -165,18 +165,23 @@ describe('slow clients', () => {
     // ~12 KB per update, so the kernel buffers between the server and the stalled peer fill
     // after a few hundred updates; then its unsent bytes pile up in the server process.
     const marker = `slow-${uid()}`;
-    const big: EmojiCount[] = Array.from({ length: 200 }, (_, i) => ({
-      emoji: `${marker}-${i}`,
-      count: i + 1,
-      version: 1,
-    }));
+    // A new version each round: the broadcaster never sends an emoji's version twice.
+    let version = 0;
+    const big = (): EmojiCount[] => {
+      version++;
+      return Array.from({ length: 200 }, (_, i) => ({
+        emoji: `${marker}-${i}`,
+        count: i + 1,
+        version,
+      }));
+    };
     const received = (): number =>
       fast.messages.filter((m) => m.type === 'update' && m.reactions[0]?.emoji === `${marker}-0`)
         .length;
     let rounds = 0;
     while (d.droplet.broadcaster.stats().droppedSlow === 0) {
       if (++rounds > 2_000) throw new Error('the stalled client was never dropped');
-      await d.droplet.broadcaster.publish(big);
+      await d.droplet.broadcaster.publish(big());
       // The healthy client gets each update while the stalled one is still connected.
       await fast.waitUntil(() => received() === 1, {
         description: `update ${rounds} on the healthy client`,
@@ -190,7 +195,7 @@ describe('slow clients', () => {
     expect(d.droplet.broadcaster.stats()).toMatchObject({ droppedSlow: 1, openClients: 1 });
 
     // Publishing goes on after the drop, and the healthy client still gets it.
-    await d.droplet.broadcaster.publish(big);
+    await d.droplet.broadcaster.publish(big());
     await fast.waitUntil(() => received() === 1, { description: 'the update after the drop' });
     expect(fast.isOpen).toBe(true);
   }, 60_000);

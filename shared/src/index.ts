@@ -15,6 +15,7 @@ export * from './contract/limits.js';
 export * from './contract/connection-cap.js';
 export * from './contract/http-errors.js';
 export * from './contract/edge-answer.js';
+export * from './contract/metrics.js';
 export * from './protocol/index.js';
 export * from './fanout/fan-out.js';
 export * from './config/env-schema.js';

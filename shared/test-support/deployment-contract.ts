@@ -7,6 +7,7 @@
  * each other, of their order and of data already in the store.
  */
 import { randomBytes } from 'node:crypto';
+import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAX_CLIENT_FRAME_BYTES, MAX_SLACK_BODY_BYTES } from '../src/contract/limits.js';
 import { reactionsResponseSchema, type ServerMessage } from '../src/protocol/index.js';
@@ -16,7 +17,7 @@ import {
   type ReactionEventSpec,
 } from '../src/testing/slack-payloads.js';
 import type { EmojiCount } from '../src/ports.js';
-import { DEFAULT_WS_TIMEOUT_MS, WsTestClient } from './ws-test-client.js';
+import { DEFAULT_WS_TIMEOUT_MS, WsTestClient, type TlsTrust } from './ws-test-client.js';
 
 /** A running deployment, as `setup` hands it to the suite. */
 export interface DeploymentUnderTest {
@@ -26,6 +27,12 @@ export interface DeploymentUnderTest {
   readonly wsUrl: string;
   /** The signing secret the deployment verifies Slack requests with. */
   readonly signingSecret: string;
+  /**
+   * For `https://` and `wss://` URLs served with a certificate of the test's own (nginx in front
+   * of a droplet): the PEM to trust. Requests then go through `node:https` with that CA, as
+   * `fetch` takes no CA of its own.
+   */
+  readonly tls?: TlsTrust;
   teardown(): Promise<void>;
 }
 
@@ -128,6 +135,64 @@ class Scenario {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+interface RawAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly text: string;
+}
+
+async function fetchText(
+  target: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<RawAnswer> {
+  const res = await fetch(target, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: new Uint8Array(body) } : {}),
+  });
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    text: await res.text(),
+  };
+}
+
+/** The same request over `node:https`, trusting `ca` only. */
+function httpsText(
+  target: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  ca: string,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      target,
+      {
+        method,
+        ca,
+        headers: { ...headers, ...(body !== undefined ? { 'content-length': body.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', reject);
+        res.once('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'] ?? '',
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 /**
  * Registers the contract suite. `setup` starts (or locates) the deployment once for the suite;
  * its `teardown` runs after the last test.
@@ -155,19 +220,18 @@ export function describeDeploymentContract(
       body?: Buffer,
       headers: Record<string, string> = {},
     ): Promise<HttpResult> {
-      const res = await fetch(url(path), {
-        method,
-        headers,
-        ...(body !== undefined ? { body: new Uint8Array(body) } : {}),
-      });
-      const text = await res.text();
+      const ca = target().tls?.ca;
+      const { status, contentType, text } =
+        ca === undefined
+          ? await fetchText(url(path), method, headers, body)
+          : await httpsText(url(path), method, headers, body, ca);
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         json = undefined;
       }
-      return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
+      return { status, contentType, text, json };
     }
 
     /** Posts to /slack/events exactly these bytes and headers. */
@@ -237,7 +301,7 @@ export function describeDeploymentContract(
     }
 
     async function openSocket(): Promise<WsTestClient> {
-      const client = await WsTestClient.connect(target().wsUrl, wsTimeoutMs);
+      const client = await WsTestClient.connect(target().wsUrl, wsTimeoutMs, target().tls);
       sockets.push(client);
       return client;
     }

@@ -25,6 +25,12 @@ export interface WaitOptions {
 
 export const DEFAULT_WS_TIMEOUT_MS = 10_000;
 
+/** How to reach a `wss://` endpoint whose certificate no public CA signed (a test's own). */
+export interface TlsTrust {
+  /** PEM of the certificate (or its CA) to trust, on top of none: only it is accepted. */
+  readonly ca?: string;
+}
+
 interface Waiter {
   readonly check: () => boolean;
   readonly resolve: () => void;
@@ -73,8 +79,12 @@ export class WsTestClient {
   }
 
   /** Opens a connection; rejects (with the HTTP status, if any) when it cannot be opened. */
-  static async connect(url: string, timeoutMs = DEFAULT_WS_TIMEOUT_MS): Promise<WsTestClient> {
-    const result = await WsTestClient.tryConnect(url, timeoutMs);
+  static async connect(
+    url: string,
+    timeoutMs = DEFAULT_WS_TIMEOUT_MS,
+    tls: TlsTrust = {},
+  ): Promise<WsTestClient> {
+    const result = await WsTestClient.tryConnect(url, timeoutMs, tls);
     if (result instanceof WsTestClient) return result;
     throw new Error(
       `WebSocket upgrade to ${url} refused with HTTP ${result.status}: ${result.body}`,
@@ -85,9 +95,13 @@ export class WsTestClient {
   static tryConnect(
     url: string,
     timeoutMs = DEFAULT_WS_TIMEOUT_MS,
+    tls: TlsTrust = {},
   ): Promise<WsTestClient | RefusedUpgrade> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { handshakeTimeout: timeoutMs });
+      const socket = new WebSocket(url, {
+        handshakeTimeout: timeoutMs,
+        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+      });
       const fail = (err: Error): void =>
         reject(new Error(`WebSocket connect to ${url} failed: ${err.message}`));
       socket.once('error', fail);

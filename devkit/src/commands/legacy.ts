@@ -1,21 +1,19 @@
 /**
  * `npm run legacy`: runs the droplet locally with nothing to set up. Uses MONGODB_URI when set,
- * otherwise starts FerretDB on `.data/ferretdb-legacy`; fills in a dev Slack signing secret; then
- * runs `main.ts` as a child process and stops FerretDB after it exits, so that Ctrl+C leaves no
- * process behind.
+ * otherwise starts FerretDB (on PostgreSQL, `.data/ferretdb-legacy`); fills in a dev Slack
+ * signing secret; builds the droplet when a source changed; then runs the build
+ * (`node dist/main.js`, as production does) as a child process and stops FerretDB after it exits,
+ * so that Ctrl+C leaves no process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { createCommand, readConfig, runCli } from '@reactometer/cli';
 import { describeConfig, loadConfig } from '@reactometer/legacy-server/config';
 import { devSecretWarning, localSigningSecret } from '../dev-secret.js';
 import { DEV_FERRETDB_DATA_DIR, startDevFerretDb } from '../droplet/dev-database.js';
+import { ensureDropletBuild } from '../droplet/droplet-build.js';
 import type { FerretDbProcess } from '../ferretdb.js';
 import { isPortOpen } from '../ports.js';
-import { DROPLET_DIR } from '../workspaces.js';
-
-const MAIN = path.join(DROPLET_DIR, 'src', 'main.ts');
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const say = (line: string): void => {
@@ -69,11 +67,14 @@ async function run(): Promise<number> {
     }
     if (process.exitCode === 130) return 130;
 
-    // `node --import tsx` rather than the tsx CLI: the child is the server itself, so the signal
-    // this launcher forwards reaches it directly.
-    const tsx = import.meta.resolve('tsx');
+    // The child is the server itself (plain node, no wrapper), so the signal this launcher
+    // forwards reaches it directly.
+    const main = ensureDropletBuild();
     say(`starting the droplet on ${config.host}:${config.port} (HTTP and WebSocket at /ws)`);
-    const started = spawn(process.execPath, ['--import', tsx, MAIN], { env, stdio: 'inherit' });
+    const started = spawn(process.execPath, ['--enable-source-maps', main], {
+      env,
+      stdio: 'inherit',
+    });
     child = started;
     const code = await new Promise<number>((resolve) => {
       started.once('error', (err) => {

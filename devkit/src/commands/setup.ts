@@ -1,11 +1,16 @@
 /**
  * `npm run setup`: installs what the machine lacks, idempotently: FerretDB (built from the Go
- * module proxy into .tools/bin) and Chromium (Debian's package, for the dashboard's browser
- * tests). `npm test`, `npm start` and `.ci/run` call it; running it twice does nothing.
+ * module proxy into .tools/bin), PostgreSQL (Debian's package, FerretDB's backend), nginx and
+ * systemd-analyze (Debian's packages, for the droplet's deploy tests), Chromium (Debian's
+ * package, for the dashboard's browser tests), and the droplet's build when a source changed.
+ * `npm test`, `npm start` and `.ci/run` call it; running it twice does nothing.
  */
 import { createCommand, runCli } from '@reactometer/cli';
 import { ensureChromium } from '../chromium.js';
+import { ensureDropletBuild } from '../droplet/droplet-build.js';
 import { ensureFerretDbBinary } from '../ferretdb.js';
+import { ensureNginx, ensureSystemdAnalyze } from '../nginx.js';
+import { ensurePostgres } from '../postgres.js';
 
 interface Options {
   readonly quiet?: boolean;
@@ -25,5 +30,9 @@ await runCli<Options>(program, ({ quiet, browser }) => {
     if (!quiet) say(line);
   };
   log(`FerretDB: ${ensureFerretDbBinary(say)}`);
+  log(`PostgreSQL: ${ensurePostgres(say)}`);
+  log(`nginx: ${ensureNginx(say)}`);
+  log(`systemd-analyze: ${ensureSystemdAnalyze(say)}`);
+  log(`droplet build: ${ensureDropletBuild()}`);
   if (browser) log(`Chromium: ${ensureChromium(say)}`);
 });

@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole system with embedded defaults — the droplet with its FerretDB, the local
+ * `npm start`: the whole system with embedded defaults — the droplet (its build) with its FerretDB
+ * on PostgreSQL, the local
  * serverless stack (dynalite + serverless-offline + local SNS), the dashboard, and a Slack traffic
  * generator feeding the same event stream to both deployments — then prints the URLs. Ctrl-C
  * stops everything: each part runs in its own process group, which is signalled as a whole.
@@ -8,7 +9,9 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCommand, CliError, EXIT, runCli } from '@reactometer/cli';
 import { localSigningSecret } from '../dev-secret.js';
+import { ensureDropletBuild } from '../droplet/droplet-build.js';
 import { ensureFerretDbBinary } from '../ferretdb.js';
+import { ensurePostgres } from '../postgres.js';
 import { spawnManaged, type ManagedProcess } from '../managed-process.js';
 import { DATA_DIR, REPO_ROOT } from '../paths.js';
 import { isPortOpen } from '../ports.js';
@@ -100,7 +103,10 @@ async function main(): Promise<number> {
   }
   if (busy.length > 0) throw new CliError(`cannot start: ${busy.join('; ')}`);
 
-  ensureFerretDbBinary((line) => console.log(`[start] ${line}`));
+  const say = (line: string): void => console.log(`[start] ${line}`);
+  ensureFerretDbBinary(say);
+  if (process.env.FERRETDB_BACKEND !== 'sqlite') ensurePostgres(say);
+  ensureDropletBuild();
   mkdirSync(LOG_DIR, { recursive: true });
   console.log(
     `[start] starting the droplet, the serverless stack and the dashboard${verbose ? '' : ` (logs: ${path.relative(REPO_ROOT, LOG_DIR)}/)`}...`,

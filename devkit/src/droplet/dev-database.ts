@@ -1,7 +1,8 @@
 /**
  * The local FerretDB that `npm run legacy` and `npm run reconcile` share when MONGODB_URI is
- * unset: one data folder under `.data/`, and a small state file so that the reconcile command
- * finds the instance a running launcher started instead of opening the same SQLite files twice.
+ * unset: one data folder under `.data/` (PostgreSQL's cluster in its `postgresql/` subfolder, or
+ * SQLite's files), and a small state file so that the reconcile command finds the instance a
+ * running launcher started instead of starting a second one on the same data.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,14 +1,15 @@
 /**
- * The droplet as its own process, the way it runs in production (`main.ts`), so that benchmarks
- * and the comparison measure its CPU and memory alone. `node --import tsx` rather than the tsx
- * CLI: the CLI runs the program in a second process, which would make the measured pid the
- * wrapper's.
+ * The droplet as its own process, the way it runs in production (`node dist/main.js`, built on
+ * demand), so that benchmarks and the comparison measure its CPU and memory alone. The TypeScript
+ * entry through `node --import tsx` stays available for the before/after comparison; not the tsx
+ * CLI, which runs the program in a second process and would make the measured pid the wrapper's.
  */
-import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { spawnManaged, type ManagedProcess } from '../managed-process.js';
-import { freePort, waitForPort } from '../ports.js';
+import { freePorts, waitForPort } from '../ports.js';
 import { assertServersAllowed } from '../server-guard.js';
 import { DROPLET_DIR } from '../workspaces.js';
+import { DROPLET_MAIN_TS, ensureDropletBuild } from './droplet-build.js';
 
 export interface DropletProcess {
   readonly process: ManagedProcess;
@@ -16,6 +17,10 @@ export interface DropletProcess {
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** Epoch ms just before the process was spawned (start-up time = its `listening` log line's `time` minus this). */
+  readonly spawnedAt: number;
+  /** `http://127.0.0.1:<port>/metrics`, or undefined when METRICS_PORT=off was passed. */
+  readonly metricsUrl: string | undefined;
   /** SIGTERM (the droplet drains and closes its sockets), SIGKILL after 20 s. */
   stop(): Promise<void>;
 }
@@ -28,31 +33,49 @@ export interface DropletProcessOptions {
   readonly host?: string;
   /** Extra node flags, e.g. `--cpu-prof` (env BENCH_NODE_FLAGS adds more). */
   readonly nodeFlags?: readonly string[];
-  /** Where its stderr goes (default: this process's stderr); stdout (the JSON log) is dropped. */
+  /** Where its stderr goes (default: this process's stderr). */
   readonly stderr?: 'inherit' | 'ignore';
+  /** Receives each line of stdout (the JSON log); dropped when omitted. */
+  readonly onLogLine?: (line: string) => void;
+  /** `built` (default): `node dist/main.js`, built when stale; `tsx`: the TypeScript sources. */
+  readonly runtime?: 'built' | 'tsx';
   readonly readyTimeoutMs?: number;
 }
 
 export async function startDropletProcess(options: DropletProcessOptions): Promise<DropletProcess> {
   assertServersAllowed('the droplet process');
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort(host));
+  const [freeHttp, freeMetrics] = await freePorts(2, host);
+  const port = options.port ?? (freeHttp as number);
+  // Its own metrics port too: the default (9464) would collide between parallel droplets.
+  const metricsPort = options.env.METRICS_PORT ?? String(freeMetrics);
   const flags = [
     ...(options.nodeFlags ?? []),
     ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const proc = spawnManaged(
-    process.execPath,
-    [...flags, '--import', 'tsx', path.join(DROPLET_DIR, 'src', 'main.ts')],
-    {
-      cwd: DROPLET_DIR,
-      env: { ...process.env, ...options.env, PORT: String(port), HOST: host },
-      stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
-      // The droplet stops itself gracefully on SIGTERM; no need to signal a group.
-      group: false,
-      graceMs: 20_000,
+  const entry =
+    options.runtime === 'tsx'
+      ? ['--import', 'tsx', DROPLET_MAIN_TS]
+      : ['--enable-source-maps', ensureDropletBuild()];
+  const spawnedAt = Date.now();
+  const proc = spawnManaged(process.execPath, [...flags, ...entry], {
+    cwd: DROPLET_DIR,
+    env: {
+      ...process.env,
+      ...options.env,
+      PORT: String(port),
+      HOST: host,
+      METRICS_PORT: metricsPort,
     },
-  );
+    stdio: ['ignore', options.onLogLine ? 'pipe' : 'ignore', options.stderr ?? 'inherit'],
+    // The droplet stops itself gracefully on SIGTERM; no need to signal a group.
+    group: false,
+    graceMs: 20_000,
+  });
+  if (options.onLogLine && proc.child.stdout) {
+    const onLine = options.onLogLine;
+    createInterface({ input: proc.child.stdout }).on('line', onLine);
+  }
   try {
     await waitForPort(port, {
       host,
@@ -70,8 +93,10 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     process: proc,
     pid: proc.pid,
     port,
+    spawnedAt,
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/ws`,
+    metricsUrl: /^off$/i.test(metricsPort) ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
     stop: () => proc.stop(),
   };
 }

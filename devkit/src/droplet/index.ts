@@ -2,3 +2,4 @@ export * from './droplet-process.js';
 export * from './in-process-droplet.js';
 export * from './test-database.js';
 export * from './dev-database.js';
+export * from './droplet-build.js';

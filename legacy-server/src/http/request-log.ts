@@ -67,6 +67,8 @@ export function createRequestLog(logger: Logger): RequestLog {
         method: req.method,
         path: req.path,
         status: res.statusCode,
+        // The peer, or what a trusted proxy (TRUST_PROXY) says in X-Forwarded-For.
+        clientIp: req.ip,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         ...rest,
         ...(err !== undefined ? { err } : {}),

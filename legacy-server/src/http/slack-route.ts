@@ -3,13 +3,19 @@
  * outcome is the core's (`answerSlackRequest`), shared with the Lambda edge.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { MAX_SLACK_BODY_BYTES, answerSlackRequest, type SlackDeps } from '@reactometer/shared';
+import {
+  MAX_SLACK_BODY_BYTES,
+  answerSlackRequest,
+  slackEventOutcome,
+  type SlackDeps,
+} from '@reactometer/shared';
+import type { DropletMetrics } from '../metrics.js';
 import { sendAnswer } from './respond.js';
 
 /** The methods each path here answers (the fallback's 405 lists them in `Allow`). */
 export const SLACK_ROUTES = { '/slack/events': ['POST'] } as const;
 
-export function slackRoute(deps: SlackDeps): Router {
+export function slackRoute(deps: SlackDeps, metrics?: DropletMetrics): Router {
   const router = express.Router();
   router.post(
     '/slack/events',
@@ -18,9 +24,13 @@ export function slackRoute(deps: SlackDeps): Router {
     express.raw({ type: () => true, limit: MAX_SLACK_BODY_BYTES, inflate: false }),
     async (req: Request, res: Response) => {
       const rawBody: Uint8Array = Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0);
-      const { answer } = await answerSlackRequest(
+      const { answer, result } = await answerSlackRequest(
         { rawBody, header: (name) => req.get(name) },
         deps,
+      );
+      metrics?.slackEvent(
+        slackEventOutcome(answer, result),
+        answer.fields.publishError !== undefined,
       );
       sendAnswer(res, answer);
     },

@@ -1,12 +1,13 @@
 /**
  * Starts the two local deployments as load targets through the local-stack toolkit: the droplet
- * (its own process, with FerretDB) and the serverless offline stack (its own process tree).
+ * (its own process, the build, with FerretDB on PostgreSQL unless FERRETDB_BACKEND=sqlite) and
+ * the serverless offline stack (its own process tree).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
-import { childrenNamed, processTree } from '@reactometer/devkit';
+import { processTree } from '@reactometer/devkit';
 import { startDropletProcess } from '@reactometer/devkit/droplet';
 import { startFerretDb } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
@@ -39,7 +40,6 @@ export async function startDropletTarget(options: {
       LOG_LEVEL: 'error',
     },
   });
-  const ferret = childrenNamed(process.pid, 'ferretdb');
   return {
     target: {
       name: 'droplet',
@@ -48,10 +48,11 @@ export async function startDropletTarget(options: {
       wsUrl: droplet.wsUrl,
       signingSecret: options.signingSecret,
       maxNewConnectionsPerSecond: options.maxNewConnectionsPerSecond,
-      serverPids: () => [droplet.pid, ...ferret],
+      // Read at every sample: PostgreSQL's backends come and go with FerretDB's connections.
+      serverPids: () => [droplet.pid, ...db.pids()],
     },
     notes: {
-      processes: `droplet (node, pid ${droplet.pid}) + FerretDB v1.24.2 SQLite (pids ${ferret.join(', ') || 'not found'})`,
+      processes: `droplet (node dist/main.js, pid ${droplet.pid}) + FerretDB v1.24.2 on ${db.backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'} (pids ${db.pids().join(', ')})`,
       wsMaxConnections: `${defaultDropletCap()} (default: the soft open-file limit minus its reserve)`,
     },
     stop: async () => {

@@ -5,7 +5,7 @@
  * shared with the droplet.
  */
 import type { Context } from 'aws-lambda';
-import { answerSlackRequest, type SlackDeps } from '@reactometer/shared';
+import { answerSlackRequest, slackEventOutcome, type SlackDeps } from '@reactometer/shared';
 import { createComposition } from '../composition.js';
 import {
   headerLookup,
@@ -36,6 +36,10 @@ export function createSlackEventsHandler({
         { rawBody: rawBody(event), header: headerLookup(event.headers) },
         deps,
       );
+      // Its own EMF line: the outcome dimension must not apply to the other metrics.
+      const outcome = metrics.singleMetric();
+      outcome.addDimension('outcome', slackEventOutcome(answer, result));
+      outcome.addMetric(METRIC.slackEvents, MetricUnit.Count, 1);
       if (result?.kind === 'reaction' && result.outcome.kind === 'changed') {
         metrics.addMetric(METRIC.countChanges, MetricUnit.Count, 1);
         if (result.outcome.publishError !== undefined)
