@@ -3,7 +3,7 @@
  * has the formulas and where every default comes from). Pure functions: the prices and every
  * assumption come in as arguments; nothing here reads files or the clock.
  */
-import { DEFAULT_CONNECTIONS_PAGE_SIZE } from '@reactometer/serverless';
+import { DEFAULT_CONNECTIONS_PAGE_SIZE } from '@reactometer/serverless/config';
 import { maxConnectionsFromLimit } from '@reactometer/shared';
 
 /** A price that may change above a monthly volume (`upTo` null: no upper bound). */
