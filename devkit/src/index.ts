@@ -12,4 +12,5 @@ export * from './server-guard.js';
 export * from './workspaces.js';
 export * from './measure/histogram.js';
 export * from './measure/proc-stats.js';
+export * from './measure/distributions.js';
 export { eventually, sleep, within, type EventuallyOptions } from '@reactometer/shared/testing';
