@@ -13,4 +13,5 @@ export * from './workspaces.js';
 export * from './measure/histogram.js';
 export * from './measure/proc-stats.js';
 export * from './measure/distributions.js';
+export * from './measure/fan-out-simulation.js';
 export { eventually, sleep, within, type EventuallyOptions } from '@reactometer/shared/testing';

@@ -5,3 +5,5 @@
  */
 export * from './connections-standin.js';
 export * from './connections-standin-process.js';
+export * from './fan-out-rig.js';
+export * from './model-check.js';

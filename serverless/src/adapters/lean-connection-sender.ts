@@ -48,23 +48,24 @@ export class LeanConnectionSender implements ConnectionSender {
     this.sendTimeoutMs = options.sendTimeoutMs;
   }
 
-  async send(connectionId: string, data: string): Promise<void> {
+  send(connectionId: string, data: string): Promise<void> {
     if (data !== this.lastData) {
       this.lastData = data;
       this.lastBody = Buffer.from(data, 'utf8');
     }
     // Network errors and DeadlineExceededError propagate: the fan-out counts them as failed.
-    const { status, errorType } = await this.http.post(
-      `/@connections/${encodeURIComponent(connectionId)}`,
-      this.lastBody,
-      { deadlineMs: this.sendTimeoutMs },
-    );
-    if (status >= 200 && status < 300) return;
-    if (status === 410) throw new GoneConnectionError(connectionId);
-    if (status === 429) {
-      throw new ThrottledError(`PostToConnection throttled (${errorType ?? '429'})`);
-    }
-    throw new PostToConnectionError(status, errorType, connectionId);
+    return this.http
+      .post(`/@connections/${encodeURIComponent(connectionId)}`, this.lastBody, {
+        deadlineMs: this.sendTimeoutMs,
+      })
+      .then(({ status, errorType }) => {
+        if (status >= 200 && status < 300) return;
+        if (status === 410) throw new GoneConnectionError(connectionId);
+        if (status === 429) {
+          throw new ThrottledError(`PostToConnection throttled (${errorType ?? '429'})`);
+        }
+        throw new PostToConnectionError(status, errorType, connectionId);
+      });
   }
 
   close(): Promise<void> {

@@ -67,11 +67,73 @@ export interface PostOptions {
 /** What a sweep passes to `fail` for a request past its deadline. */
 const DEADLINE = new Error('deadline');
 
-interface InFlight {
+/**
+ * One request in flight: undici's handler and the response it resolves with, in one object (a
+ * fan-out makes one per post, so it avoids a closure per callback and a result object).
+ */
+class PendingPost implements Dispatcher.DispatchHandler, SignedResponse {
+  status = 0;
+  errorType: string | undefined = undefined;
+  functionError: string | undefined = undefined;
+  body: Buffer | null = null;
   readonly deadline: number;
-  settled: boolean;
-  controller: Dispatcher.DispatchController | null;
-  fail(err: Error): void;
+  private settled = false;
+  private controller: Dispatcher.DispatchController | null = null;
+  private readonly chunks: Buffer[] | null;
+
+  constructor(
+    private readonly inFlight: Set<PendingPost>,
+    private readonly path: string,
+    private readonly deadlineMs: number,
+    readBody: boolean,
+    private readonly resolve: (response: SignedResponse) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.deadline = performance.now() + deadlineMs;
+    this.chunks = readBody ? [] : null;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    this.errorType = header(headers['x-amzn-errortype'])?.split(':')[0];
+    this.functionError = header(headers['x-amz-function-error']);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.inFlight.delete(this);
+    if (this.chunks !== null) this.body = Buffer.concat(this.chunks);
+    this.resolve(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.inFlight.delete(this);
+    if (err === DEADLINE) {
+      const late = new DeadlineExceededError(`POST ${this.path}`, this.deadlineMs);
+      // Frees the socket of a hung request; a late answer is dropped with it.
+      this.controller?.abort(late);
+      this.reject(late);
+    } else this.reject(err);
+  }
 }
 
 /**
@@ -124,7 +186,7 @@ export class SignedHttpClient {
   private readonly provider: CredentialsProvider;
   private credentials: AwsCredentials | null = null;
   private refreshing: Promise<AwsCredentials> | null = null;
-  private readonly inFlight = new Set<InFlight>();
+  private readonly inFlight = new Set<PendingPost>();
   private sweeper: NodeJS.Timeout | null = null;
   /** The payload hash of the last body sent: a fan-out posts the same frame to everyone. */
   private lastBody: Buffer | null = null;
@@ -215,29 +277,15 @@ export class SignedHttpClient {
       credentials,
       ...(options.headers === undefined ? {} : { headers: options.headers }),
     });
-    const chunks: Buffer[] | null = options.readBody === true ? [] : null;
-
     return new Promise<SignedResponse>((resolve, reject) => {
-      let status = 0;
-      let errorType: string | undefined;
-      let functionError: string | undefined;
-      const request: InFlight = {
-        deadline: performance.now() + options.deadlineMs,
-        settled: false,
-        controller: null,
-        fail: (err) => {
-          if (request.settled) return;
-          request.settled = true;
-          this.inFlight.delete(request);
-          if (err === DEADLINE) {
-            // Frees the socket of a hung request; a late answer is dropped with it.
-            request.controller?.abort(
-              new DeadlineExceededError(`POST ${fullPath}`, options.deadlineMs),
-            );
-            reject(new DeadlineExceededError(`POST ${fullPath}`, options.deadlineMs));
-          } else reject(err);
-        },
-      };
+      const request = new PendingPost(
+        this.inFlight,
+        fullPath,
+        options.deadlineMs,
+        options.readBody === true,
+        resolve,
+        reject,
+      );
       this.inFlight.add(request);
       if (this.sweeper === null) {
         this.sweeper = setInterval(
@@ -246,34 +294,7 @@ export class SignedHttpClient {
         );
         this.sweeper.unref();
       }
-      this.pool.dispatch(
-        { method: 'POST', path: fullPath, headers, body },
-        {
-          onRequestStart: (controller) => {
-            request.controller = controller;
-          },
-          onResponseStart: (_controller, statusCode, responseHeaders) => {
-            status = statusCode;
-            errorType = header(responseHeaders['x-amzn-errortype'])?.split(':')[0];
-            functionError = header(responseHeaders['x-amz-function-error']);
-          },
-          onResponseData: (_controller, chunk) => {
-            chunks?.push(chunk);
-          },
-          onResponseEnd: () => {
-            if (request.settled) return;
-            request.settled = true;
-            this.inFlight.delete(request);
-            resolve({
-              status,
-              errorType,
-              functionError,
-              body: chunks === null ? null : Buffer.concat(chunks),
-            });
-          },
-          onResponseError: (_controller, err) => request.fail(err),
-        },
-      );
+      this.pool.dispatch({ method: 'POST', path: fullPath, headers, body }, request);
     });
   }
 
