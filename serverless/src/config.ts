@@ -39,8 +39,8 @@ export const FANOUT_DEFAULTS = {
   throttleSharePercent: 95,
   apiThrottleRate: 10_000,
   apiThrottleBurst: 5_000,
-  shardThreshold: 2000,
-  connectionsPerWorker: 2000,
+  shardThreshold: 1000,
+  connectionsPerWorker: 1000,
   maxWorkers: 32,
 } as const;
 

@@ -61,7 +61,7 @@ describe('Lambda configuration', () => {
     ).toBe('https://abc.execute-api.us-east-1.amazonaws.com/prod');
   });
 
-  it('has coalescing and sharding defaults: a 1 s window, 95% of a 10,000/s throttle, a worker per 2,000 connections', () => {
+  it('has coalescing and sharding defaults: a 1 s window, 95% of a 10,000/s throttle, a worker per 1,000 connections', () => {
     expect(loadFanOutConfig({ FANOUT_GATE_TABLE: 'g', FANOUT_WORKER_FUNCTION: 'w' })).toEqual({
       gateTable: 'g',
       windowMs: 1000,
@@ -69,8 +69,8 @@ describe('Lambda configuration', () => {
       sender: 'lean',
       throttle: { accountRatePerSecond: 10_000, accountBurst: 5_000, share: 0.95 },
       shards: {
-        threshold: 2000,
-        connectionsPerWorker: 2000,
+        threshold: 1000,
+        connectionsPerWorker: 1000,
         maxWorkers: 32,
         fixedWorkers: undefined,
       },
