@@ -88,3 +88,32 @@ export function loadAwsModelFile(file: string = AWS_MODEL_PATH): AwsModelFile {
   if (!parsed.success) throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
+
+/** Each parameter as one line of a table: its value (or p50 / p99), status and unit. */
+export function describeParameters(file: AwsModelFile): {
+  readonly name: string;
+  readonly value: string;
+  readonly status: string;
+  readonly unit: string;
+}[] {
+  return Object.entries(file.parameters).map(([name, entry]) => {
+    const e = entry as {
+      sourceStatus: string;
+      unit: string;
+      value?: number;
+      p50Ms?: number;
+      p99Ms?: number;
+    };
+    return {
+      name,
+      value:
+        e.value !== undefined
+          ? String(e.value)
+          : e.p50Ms !== undefined
+            ? `p50 ${e.p50Ms} ms / p99 ${e.p99Ms} ms`
+            : 'see the file',
+      status: e.sourceStatus,
+      unit: e.unit,
+    };
+  });
+}

@@ -94,17 +94,8 @@ export interface ModelInput {
   readonly seed?: number;
 }
 
-export interface ModelResult {
+export interface ModelResult extends Omit<UpdateShape, 'workerMs' | 'busiestSecondPosts'> {
   readonly clients: number;
-  readonly workers: number;
-  /** Delivery latency of one update, from the count change's publish to a dashboard. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  /** From the publish to the last dashboard, median over draws (and its 99th percentile). */
-  readonly finishMs: number;
-  readonly finishP99Ms: number;
-  /** One flush: gate operations and the sharded fan-out (no SNS hop). */
-  readonly flushMs: number;
   /** Time the gate is held per flush at a sustained rate: flush plus window. */
   readonly cycleMs: number;
   readonly updatesPerDashboardPerSecond: number;
@@ -137,10 +128,13 @@ export function dashboardRequestsPerSecond(p: AwsParameters): number {
 
 interface UpdateShape {
   readonly workers: number;
+  /** Delivery latency of one update, from the count change's publish to a dashboard. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** From the publish to the last dashboard, median over draws (and its 99th percentile). */
   readonly finishMs: number;
   readonly finishP99Ms: number;
+  /** One flush: gate operations and the sharded fan-out (no SNS hop). */
   readonly flushMs: number;
   /** Worker time per update, summed over workers (what Lambda bills). */
   readonly workerMs: number;

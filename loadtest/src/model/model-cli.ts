@@ -19,7 +19,12 @@ import {
   type ModelContext,
   type ModelResult,
 } from './aws-model.js';
-import { AWS_MODEL_PATH, loadAwsModelFile, parametersFromFile } from './aws-model-file.js';
+import {
+  AWS_MODEL_PATH,
+  describeParameters,
+  loadAwsModelFile,
+  parametersFromFile,
+} from './aws-model-file.js';
 
 export interface ModelOptions {
   readonly clients?: number[];
@@ -171,22 +176,8 @@ export function modelReport(options: ModelOptions): string {
       .slice(-3)
       .join('/')}):`,
   );
-  for (const [name, entry] of Object.entries(file.parameters)) {
-    const e = entry as {
-      sourceStatus: string;
-      unit: string;
-      value?: number;
-      p50Ms?: number;
-      p99Ms?: number;
-    };
-    const v =
-      e.value !== undefined
-        ? String(e.value)
-        : e.p50Ms !== undefined
-          ? `p50 ${e.p50Ms} / p99 ${e.p99Ms} ms`
-          : '';
-    lines.push(`  ${name}: ${v} [${e.sourceStatus.toUpperCase()}] ${e.unit}`);
-  }
+  for (const a of describeParameters(file))
+    lines.push(`  ${a.name}: ${a.value} [${a.status.toUpperCase()}] ${a.unit}`);
   return lines.join('\n');
 }
 

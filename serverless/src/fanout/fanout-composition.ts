@@ -4,14 +4,20 @@
  * file, so the lean sender's HTTP client is bundled into their artifacts alone.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import type { ConnectionSender, CountsReader, FanOutGate } from '@reactometer/shared';
+import {
+  systemClock,
+  type ConnectionSender,
+  type CountsReader,
+  type FanOutGate,
+} from '@reactometer/shared';
 import { DynamoCountsReader } from '../adapters/dynamodb-counts-reader.js';
 import { DynamoFanOutGate } from '../adapters/dynamodb-fanout-gate.js';
 import { LambdaInvoker } from '../adapters/lambda-invoker.js';
 import { LeanConnectionSender } from '../adapters/lean-connection-sender.js';
 import type { CredentialsProvider } from '../adapters/signed-http.js';
 import { once, type Composition } from '../composition.js';
-import { loadFanOutConfig, type FanOutConfig } from '../config.js';
+import { loadFanOutConfig, requireManagementEndpoint, type FanOutConfig } from '../config.js';
+import type { SegmentDeps } from './segment.js';
 
 export interface FanOutComposition {
   readonly config: () => FanOutConfig;
@@ -21,6 +27,8 @@ export interface FanOutComposition {
   readonly sender: (endpoint: string) => ConnectionSender;
   /** Lambda's Invoke API: the fan-out's workers and its hand-off. */
   readonly invoker: () => LambdaInvoker;
+  /** What a segment of a fan-out runs with (the registry, this function's sender, the limits). */
+  readonly segmentDeps: () => SegmentDeps;
 }
 
 export function createFanOutComposition(app: Composition): FanOutComposition {
@@ -71,5 +79,17 @@ export function createFanOutComposition(app: Composition): FanOutComposition {
       }),
   );
 
-  return { config, gate, countsReader, sender, invoker };
+  const segmentDeps = once((): SegmentDeps => {
+    const senderConfig = app.senderConfig();
+    return {
+      registry: app.registry(),
+      sender: sender(requireManagementEndpoint(senderConfig)),
+      clock: systemClock,
+      concurrency: senderConfig.concurrency,
+      maxAttempts: senderConfig.maxAttempts,
+      baseBackoffMs: senderConfig.baseBackoffMs,
+    };
+  });
+
+  return { config, gate, countsReader, sender, invoker, segmentDeps };
 }

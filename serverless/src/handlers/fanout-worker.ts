@@ -5,18 +5,15 @@
  * the coordinator does, for the whole flush.
  */
 import type { Context } from 'aws-lambda';
-import { systemClock } from '@reactometer/shared';
 import { createComposition } from '../composition.js';
 import { createFanOutComposition } from '../fanout/fanout-composition.js';
-import { requireManagementEndpoint } from '../config.js';
 import { runSegment, segmentEventSchema, type SegmentSummary } from '../fanout/segment.js';
 import { errorText } from '../observability.js';
 
 const app = createComposition(process.env);
 const fan = createFanOutComposition(app);
-const registry = app.registry();
-const senderConfig = app.senderConfig();
-const sender = fan.sender(requireManagementEndpoint(senderConfig));
+// Built now: a missing endpoint or table fails the cold start, naming the variable.
+const segmentDeps = fan.segmentDeps();
 const logger = app.logger();
 
 export async function handler(event: unknown, context?: Context): Promise<SegmentSummary> {
@@ -31,14 +28,7 @@ export async function handler(event: unknown, context?: Context): Promise<Segmen
   }
   const segment = parsed.data;
   try {
-    const summary = await runSegment(segment, {
-      registry,
-      sender,
-      clock: systemClock,
-      concurrency: senderConfig.concurrency,
-      maxAttempts: senderConfig.maxAttempts,
-      baseBackoffMs: senderConfig.baseBackoffMs,
-    });
+    const summary = await runSegment(segment, segmentDeps);
     logger.info('fan-out segment', {
       awsRequestId: context?.awsRequestId,
       flushId: segment.flushId,

@@ -20,17 +20,15 @@ import {
 } from '@reactometer/shared';
 import { createComposition } from '../composition.js';
 import { createFanOutComposition } from '../fanout/fanout-composition.js';
-import { requireManagementEndpoint } from '../config.js';
 import { runSegment, type SegmentEvent, type SegmentSummary } from '../fanout/segment.js';
 import { createShardedFlush, type FlushSummary } from '../fanout/sharded-flush.js';
 import { METRIC, MetricUnit, errorText } from '../observability.js';
 
 const app = createComposition(process.env);
 const fan = createFanOutComposition(app);
-const registry = app.registry();
-const senderConfig = app.senderConfig();
 const fanOutConfig = fan.config();
-const sender = fan.sender(requireManagementEndpoint(senderConfig));
+// Built now: a missing endpoint or table fails the cold start, naming the variable.
+const segmentDeps = fan.segmentDeps();
 const logger = app.logger();
 const metrics = app.metrics();
 
@@ -59,15 +57,7 @@ export function parseUpdate(
   };
 }
 
-const runHere = (event: SegmentEvent): Promise<SegmentSummary> =>
-  runSegment(event, {
-    registry,
-    sender,
-    clock: systemClock,
-    concurrency: senderConfig.concurrency,
-    maxAttempts: senderConfig.maxAttempts,
-    baseBackoffMs: senderConfig.baseBackoffMs,
-  });
+const runHere = (event: SegmentEvent): Promise<SegmentSummary> => runSegment(event, segmentDeps);
 
 function record(summary: FlushSummary, extra: Record<string, unknown>): void {
   metrics.addMetric(METRIC.connections, MetricUnit.Count, summary.attempted);
