@@ -16,9 +16,10 @@ interface Run {
   readonly stderr: string;
 }
 
+/** `script` may name a workspace's script: `bench -w serverless`. */
 function npmRun(script: string, args: readonly string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
+    const child = spawn('npm', ['run', '--silent', ...script.split(' '), '--', ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,9 +59,11 @@ const COMMANDS = [
   'traffic',
   'compare',
   'cost',
+  'model',
   'migrate',
   'reconcile',
   'bench',
+  'bench -w serverless',
   'setup',
 ] as const;
 
@@ -72,6 +75,8 @@ const MALFORMED: readonly { script: string; args: string[]; names: string }[] = 
   { script: 'cost', args: ['--clients', '10'], names: '--events-per-day' },
   { script: 'reconcile', args: ['--target', 'mainframe'], names: '--target' },
   { script: 'bench', args: ['--clients', '10,x'], names: '--clients' },
+  { script: 'model', args: ['--events-per-second', 'lots'], names: '--events-per-second' },
+  { script: 'bench -w serverless', args: ['--workers', '0'], names: '--workers' },
 ];
 
 const oneLine = (text: string): string[] => text.trim().split('\n');
