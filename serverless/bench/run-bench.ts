@@ -20,19 +20,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCommand, listOption, numberOption, runCli } from '@reactometer/cli';
-import {
-  describeLatency,
-  percentile,
-  REPO_ROOT,
-  type LatencyDistribution,
-} from '@reactometer/devkit';
-import {
-  checkModelAgainstStandin,
-  MODEL_CHECK_DEFAULTS,
-  startFanOutRig,
-  type ModelCheck,
-  type SenderRound,
-} from '@reactometer/devkit/aws-standins';
+import type { LatencyDistribution } from '@reactometer/devkit';
+import type { ModelCheck, SenderRound } from '@reactometer/devkit/aws-standins';
 
 interface Flags {
   readonly rounds?: number;
@@ -79,9 +68,13 @@ const SHARE = 0.95;
 const CONCURRENCY = 64;
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
-const median = (xs: readonly number[]) => percentile(Float64Array.from(xs), 50);
 
 async function main(flags: Flags): Promise<void> {
+  // Loaded here, not at the top: `--help` and a usage error answer at once.
+  const { describeLatency, percentile, REPO_ROOT } = await import('@reactometer/devkit');
+  const { checkModelAgainstStandin, MODEL_CHECK_DEFAULTS, startFanOutRig } =
+    await import('@reactometer/devkit/aws-standins');
+  const median = (xs: readonly number[]) => percentile(Float64Array.from(xs), 50);
   const quick = flags.quick === true;
   const rounds = flags.rounds ?? (quick ? 2 : 5);
   const posts = flags.posts ?? (quick ? 5_000 : 20_000);

@@ -15,7 +15,7 @@ import {
 import { PRICES_PATH } from '../cost/cost-cli.js';
 import { largestUnderThrottle, modelAws, type ModelResult } from './aws-model.js';
 import { describeParameters, loadAwsModelFile } from './aws-model-file.js';
-import { DEFAULT_CLIENTS, modelContext } from './model-cli.js';
+import { DEFAULT_CLIENTS, modelContext } from './model-report.js';
 
 /** How a figure was obtained; the report labels every one. */
 export type FigureKind = 'measured-here' | 'emulated' | 'stand-in' | 'modelled-for-AWS';

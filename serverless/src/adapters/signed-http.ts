@@ -7,11 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import aws4 from 'aws4';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 // The Pool module alone (undici is pinned): the package's main entry also brings fetch, WebSocket,
 // caches and mock agents, about 400 KB more in each fan-out artifact, whose budget is 1 MB
 // (package.integration.test.ts).
-import Pool from 'undici/lib/dispatcher/pool.js';
+// @ts-expect-error undici declares types for its main entry only; this module is its Pool class.
+import PoolModule from 'undici/lib/dispatcher/pool.js';
+
+const Pool = PoolModule as typeof UndiciPool;
 
 /** An access key, as the SDK's credential providers resolve it. */
 export interface AwsCredentials {
@@ -178,7 +181,7 @@ const header = (value: string | string[] | undefined): string | undefined =>
 const CREDENTIAL_REFRESH_MS = 5 * 60_000;
 
 export class SignedHttpClient {
-  private readonly pool: InstanceType<typeof Pool>;
+  private readonly pool: UndiciPool;
   private readonly host: string;
   private readonly basePath: string;
   private readonly service: string;
