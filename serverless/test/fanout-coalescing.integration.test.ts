@@ -5,20 +5,22 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { SNSEvent } from 'aws-lambda';
 import { LeaseLostError } from '@reactometer/shared';
 import { DynamoFanOutGate } from '../src/adapters/dynamodb-fanout-gate.js';
 import { DynamoCountsReader } from '../src/adapters/dynamodb-counts-reader.js';
-import type { FanOutResult } from '../src/handlers/fanout.js';
 import { snsEvent, wsEvent } from './support/events.js';
-import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
-import { startManagementApi, type ManagementApi } from './support/aws-management-api.js';
-
-type FanoutHandler = (event: SNSEvent) => Promise<FanOutResult>;
-type WsHandler = (event: ReturnType<typeof wsEvent>) => Promise<{ statusCode: number }>;
+import type { HandlerBackend } from './support/handler-env.js';
+import type { ManagementApi } from './support/aws-management-api.js';
+import {
+  startHandlerTestbed,
+  type FanoutHandler,
+  type HandlerTestbed,
+  type WsHandler,
+} from './support/handler-testbed.js';
 
 const WINDOW_MS = 400;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:reactometer-test-count-changes';
+let testbed: HandlerTestbed;
 let backend: HandlerBackend;
 let api: ManagementApi;
 let fanout: FanoutHandler;
@@ -39,21 +41,15 @@ async function waitForFreeGate(): Promise<void> {
 }
 
 beforeAll(async () => {
-  backend = await startHandlerBackend();
-  api = await startManagementApi();
-  applyEnv({
-    ...backend.env,
-    WS_MANAGEMENT_ENDPOINT: api.endpoint,
+  testbed = await startHandlerTestbed({
     FANOUT_WINDOW_MS: String(WINDOW_MS),
     FANOUT_SEND_TIMEOUT_MS: '1000',
   });
-  ({ handler: fanout } = (await import('../src/handlers/fanout.js')) as { handler: FanoutHandler });
-  ({ handler: ws } = (await import('../src/handlers/ws.js')) as { handler: WsHandler });
+  ({ backend, api, fanout, ws } = testbed);
 }, 60_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await backend?.stop();
+  await testbed?.stop();
 });
 
 beforeEach(async () => {

@@ -7,17 +7,19 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { SNSEvent } from 'aws-lambda';
-import type { FanOutResult } from '../src/handlers/fanout.js';
 import { snsEvent, wsEvent } from './support/events.js';
-import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
-import { startManagementApi, type ManagementApi } from './support/aws-management-api.js';
-
-type WsHandler = (event: ReturnType<typeof wsEvent>) => Promise<{ statusCode: number }>;
-type FanoutHandler = (event: SNSEvent) => Promise<FanOutResult>;
+import type { HandlerBackend } from './support/handler-env.js';
+import type { ManagementApi } from './support/aws-management-api.js';
+import {
+  startHandlerTestbed,
+  type FanoutHandler,
+  type HandlerTestbed,
+  type WsHandler,
+} from './support/handler-testbed.js';
 
 const CONCURRENCY = 4;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:reactometer-test-count-changes';
+let testbed: HandlerTestbed;
 let backend: HandlerBackend;
 let api: ManagementApi;
 let ws: WsHandler;
@@ -51,24 +53,18 @@ async function connect(id: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  backend = await startHandlerBackend();
-  api = await startManagementApi();
-  applyEnv({
-    ...backend.env,
-    WS_MANAGEMENT_ENDPOINT: api.endpoint,
+  testbed = await startHandlerTestbed({
     FANOUT_CONCURRENCY: String(CONCURRENCY),
     FANOUT_BASE_BACKOFF_MS: '5',
     FANOUT_SEND_TIMEOUT_MS: '1000',
     CONNECTIONS_PAGE_SIZE: '7',
     FANOUT_WINDOW_MS: '0',
   });
-  ({ handler: ws } = (await import('../src/handlers/ws.js')) as { handler: WsHandler });
-  ({ handler: fanout } = (await import('../src/handlers/fanout.js')) as { handler: FanoutHandler });
+  ({ backend, api, ws, fanout } = testbed);
 }, 60_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await backend?.stop();
+  await testbed?.stop();
 });
 
 beforeEach(async () => {
