@@ -259,8 +259,9 @@ export async function startConnectionsStandin(
       });
     });
   });
+  // A sender keeps its sockets between fan-outs, as API Gateway lets it; Node wants the headers
+  // timeout above the keep-alive one.
   server.keepAliveTimeout = 60_000;
-  // The sender's sockets stay open between fan-outs; a stand-in restart should not wait on them.
   server.headersTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
