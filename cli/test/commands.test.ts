@@ -66,8 +66,11 @@ function exec(command: string, args: readonly string[], cwd: string): Promise<Ru
   });
 }
 
+/** `script` may name a workspace's script: `bench -w serverless`. */
 function runScript(script: string, args: readonly string[]): Promise<Run> {
-  const { cwd, file } = entryOf(script);
+  const [name, flag, workspace] = script.split(' ');
+  const { cwd, file } =
+    flag === '-w' ? entryOf(name!, path.join(ROOT, workspace!, '/')) : entryOf(name!);
   return exec(process.execPath, ['--import', 'tsx', file, ...args], cwd);
 }
 
@@ -94,9 +97,11 @@ const COMMANDS = [
   'compare',
   'cost',
   'k6',
+  'model',
   'migrate',
   'reconcile',
   'bench',
+  'bench -w serverless',
   'setup',
 ] as const;
 
@@ -109,6 +114,8 @@ const MALFORMED: readonly { script: string; args: string[]; names: string }[] = 
   { script: 'reconcile', args: ['--target', 'mainframe'], names: '--target' },
   { script: 'bench', args: ['--clients', '10,x'], names: '--clients' },
   { script: 'k6', args: ['run', 'x.ts', '--k6-version', '1.5'], names: '1.5' },
+  { script: 'model', args: ['--events-per-second', 'lots'], names: '--events-per-second' },
+  { script: 'bench -w serverless', args: ['--workers', '0'], names: '--workers' },
 ];
 
 const oneLine = (text: string): string[] => text.trim().split('\n');
