@@ -144,10 +144,10 @@ export const CONFIG_KEYS = {
   }),
   BROADCAST_WINDOW_MS: spec({
     description:
-      'Coalescing window: a dashboard gets at most one update per window with the latest count of every emoji changed (0: every change at once).',
-    defaultText: '0',
+      'Coalescing window: a dashboard gets at most one update per window with the latest count of every emoji changed; an isolated change still goes out at once (0: every change on its own). The same default as serverless FANOUT_WINDOW_MS, so both deployments do the same work.',
+    defaultText: '1000',
     schema: integer(0, 60_000),
-    fallback: () => 0,
+    fallback: () => 1000,
   }),
   METRICS_PORT: spec<number | null>({
     description:

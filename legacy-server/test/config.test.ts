@@ -7,9 +7,9 @@ import { loadConfig } from '../src/config.js';
 const base = { SLACK_SIGNING_SECRET: 's' };
 
 describe('droplet configuration: broadcast window, metrics listener, trusted proxy', () => {
-  it('defaults: no coalescing, metrics on 127.0.0.1:9464, no proxy trusted', () => {
+  it('defaults: a 1 s coalescing window (as serverless), metrics on 127.0.0.1:9464, no proxy trusted', () => {
     expect(loadConfig(base)).toMatchObject({
-      broadcastWindowMs: 0,
+      broadcastWindowMs: 1000,
       metricsPort: 9464,
       metricsHost: '127.0.0.1',
       trustProxy: false,

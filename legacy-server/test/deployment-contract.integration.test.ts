@@ -1,5 +1,8 @@
 // The shared HTTP + WebSocket contract against the droplet, started in-process on a free port
-// with the real MongoDB store on a real FerretDB.
+// with the real MongoDB store on a real FerretDB. With coalescing off (BROADCAST_WINDOW_MS=0): the
+// contract's "every client receives every update" posts changes closer together than the default
+// window, which coalescing merges on purpose; coalescing has its own tests
+// (update-coalescer.test.ts, broadcast-coalescing.integration.test.ts).
 import { describeDeploymentContract } from '@reactometer/shared/contract-tests';
 import { TEST_SIGNING_SECRET } from '@reactometer/devkit';
 import {
@@ -13,7 +16,7 @@ describeDeploymentContract('droplet (Express + ws + FerretDB)', async () => {
   try {
     const store = await db.openStore();
     const { droplet, httpUrl, wsUrl } = await startInProcessDroplet({
-      ...dropletTestSettings(),
+      ...dropletTestSettings({ BROADCAST_WINDOW_MS: '0' }),
       store,
     });
     return {

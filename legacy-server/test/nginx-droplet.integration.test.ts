@@ -20,7 +20,8 @@ const HEARTBEAT_MS = '500';
 describeDeploymentContract('droplet (built) behind nginx (HTTPS + WSS)', async () => {
   const stack = await startDeployStack({
     wsReadTimeout: READ_TIMEOUT,
-    dropletEnv: { WS_HEARTBEAT_MS: HEARTBEAT_MS, LOG_LEVEL: 'warn' },
+    // Coalescing off, as for the in-process contract run (deployment-contract.integration.test.ts).
+    dropletEnv: { WS_HEARTBEAT_MS: HEARTBEAT_MS, LOG_LEVEL: 'warn', BROADCAST_WINDOW_MS: '0' },
   });
   return {
     httpUrl: stack.httpsUrl,

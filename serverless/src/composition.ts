@@ -40,7 +40,7 @@ export function once<T>(build: () => T): () => T {
 
 /** Everything a handler may need; build it with `createComposition(process.env)` at module scope. */
 export interface Composition {
-  /** The environment the parts read (null values dropped, see `withoutNulls`). */
+  /** The environment the parts read (a null value counts as unset, see `readEnvKeys`). */
   readonly env: Env;
   readonly runtime: () => RuntimeConfig;
   readonly logger: () => Logger;
@@ -56,21 +56,7 @@ export interface Composition {
   readonly sender: (endpoint: string) => ApiGatewaySender;
 }
 
-/**
- * `env` without its null values. serverless-offline-sns imports the fan-out handler after
- * replacing process.env with a plain object holding serverless.yml's environment as resolved, in
- * which a tuning variable passed on with `${env:X, null}` is null rather than absent; unset is
- * what it means (Lambda itself never sees such a variable).
- */
-export function withoutNulls(env: Env): Env {
-  const raw = env as Readonly<Record<string, string | null | undefined>>;
-  return Object.fromEntries(
-    Object.entries(raw).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
-export function createComposition(rawEnv: Env): Composition {
-  const env = withoutNulls(rawEnv);
+export function createComposition(env: Env): Composition {
   const runtime = once(() => loadRuntimeConfig(env));
   const storeConfig = once(() => loadStoreConfig(env));
   const connectionsConfig = once(() => loadConnectionsConfig(env));
