@@ -11,6 +11,7 @@ import {
 import type { ErrorBody } from '../contract/http-errors.js';
 import {
   handleSlackRequest,
+  type InboxSlackDeps,
   type SlackDeps,
   type SlackRequest,
   type SlackResult,
@@ -73,6 +74,13 @@ export function answerSlackResult(req: SlackRequest, result: SlackResult): Slack
       fields: { ...base, eventId: result.eventId, outcome: `ignored:${result.eventType}` },
     };
   }
+  if (result.kind === 'queued') {
+    return {
+      ...ok,
+      level: 'info',
+      fields: { ...base, eventId: result.eventId, outcome: result.append },
+    };
+  }
   const { outcome } = result;
   if (outcome.kind === 'unchanged') {
     return {
@@ -123,7 +131,7 @@ export function answerSlackError(req: SlackRequest, err: unknown): SlackAnswer {
  */
 export async function answerSlackRequest(
   req: SlackRequest,
-  deps: SlackDeps,
+  deps: SlackDeps | InboxSlackDeps,
 ): Promise<{ readonly answer: SlackAnswer; readonly result?: SlackResult }> {
   let result: SlackResult;
   try {
