@@ -173,6 +173,10 @@ export async function createMongoReactionStore(
     connectTimeoutMS: serverSelectionTimeoutMS,
     waitQueueTimeoutMS: serverSelectionTimeoutMS,
     socketTimeoutMS: 2 * operationTimeoutMs,
+    // The inbox deletes an event once the store has acknowledged applying it, so an
+    // acknowledgement must mean "on disk": journaled, and on a replica set on a majority that
+    // survives a failover. These writes are off Slack's answer path, so waiting costs nothing.
+    writeConcern: { w: 'majority', journal: true },
   });
   const store = new MongoReactionStoreImpl(client, client.db(options.dbName), options);
   try {

@@ -46,6 +46,13 @@ export interface DeploymentContractOptions {
    * droplet does; a gateway with its own frame limit may not, and sets this to false.
    */
   readonly closesOversizedFrames?: boolean;
+  /**
+   * How long a 200 may take to show in the counts. A 200 promises that the event is stored
+   * durably in the deployment's inbox and counted shortly after (docs/api.md), so the suite reads
+   * counts once `/healthz` reports the inbox empty (`inbox.pending === 0`), waiting at most this
+   * long (default 15 s). A deployment without an inbox field is read at once.
+   */
+  readonly settleTimeoutMs?: number;
 }
 
 interface HttpResult {
@@ -279,9 +286,26 @@ export function describeDeploymentContract(
         status: 200,
         body: expect.anything(),
       });
+      // A 200 promises the event is stored and counted shortly after: the next step reads it.
+      await settled();
+    }
+
+    /** Resolves once every acknowledged event has been counted (see `settleTimeoutMs`). */
+    async function settled(): Promise<void> {
+      const deadline = Date.now() + (options.settleTimeoutMs ?? 15_000);
+      for (;;) {
+        const res = await http('GET', '/healthz');
+        const inbox = (res.json as { inbox?: { pending?: unknown } } | undefined)?.inbox;
+        if (inbox === undefined || inbox.pending === 0) return;
+        if (Date.now() > deadline) {
+          throw new Error(`the inbox still held ${String(inbox.pending)} events after the wait`);
+        }
+        await sleep(25);
+      }
     }
 
     async function reactions(): Promise<EmojiCount[]> {
+      await settled();
       const res = await http('GET', '/reactions');
       expect(res.status).toBe(200);
       expect(res.contentType).toMatch(/application\/json/);
