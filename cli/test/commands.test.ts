@@ -56,6 +56,7 @@ const COMMANDS = [
   'legacy',
   'serverless',
   'traffic',
+  'chaos',
   'compare',
   'cost',
   'k6',

@@ -109,6 +109,11 @@ export interface FerretDbProcess {
   stop(): Promise<void>;
   /** Starts both again on the same ports and data, e.g. after `stop()` in a fault test. */
   start(): Promise<void>;
+  /**
+   * SIGKILLs FerretDB and its PostgreSQL (a database crash: nothing is flushed or closed);
+   * `start()` brings both back on the same data, as the project starts them.
+   */
+  kill(): Promise<void>;
 }
 
 /**
@@ -243,5 +248,8 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
       await postgres?.stop();
     },
     start,
+    kill: async () => {
+      await Promise.all([current?.stop({ signal: 'SIGKILL', graceMs: 0 }), postgres?.kill()]);
+    },
   };
 }

@@ -134,6 +134,8 @@ export interface PostgresProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /** SIGKILLs the postmaster and every backend at once (a crash); `start()` recovers the data. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -244,5 +246,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresP
       await current?.stop();
     },
     start,
+    // The whole process group, so that no backend survives holding the shared memory: the next
+    // start then runs PostgreSQL's crash recovery from the WAL, as after a power cut.
+    kill: async () => {
+      await current?.stop({ signal: 'SIGKILL', graceMs: 0 });
+    },
   };
 }

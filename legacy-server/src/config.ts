@@ -180,9 +180,9 @@ export const CONFIG_KEYS = {
   INBOX_DIR: spec({
     description:
       'Folder of the durable inbox journal (Slack events stored before they are counted); one droplet process per folder.',
-    defaultText: 'data/inbox (under the working directory)',
+    defaultText: '.data/inbox (under the working directory)',
     schema: nonEmpty('a folder path'),
-    fallback: () => 'data/inbox',
+    fallback: () => '.data/inbox',
   }),
   INBOX_MAX_PENDING: spec({
     description:

@@ -71,7 +71,7 @@ export const EMOJI_COUNTS = 'emoji_counts';
  * Documents keep user data (reaction keys, emoji names) in values only, never in field names:
  * names such as `a.b` or `$dollar` are not legal or not safe as MongoDB field names.
  */
-interface StateDoc {
+export interface StateDoc {
   _id: string;
   ref: { team: string; item: string; user: string; reaction: string };
   baseEmoji: string;
@@ -503,7 +503,11 @@ class MongoReactionStoreImpl implements MongoReactionStore {
 
 function ignore(): void {}
 
-function toStateDoc(state: ReactionState): StateDoc {
+/**
+ * The document a state is stored as (the store's own mapping; the benchmark seeds states in bulk
+ * with it instead of one round trip each).
+ */
+export function toStateDoc(state: ReactionState): StateDoc {
   // Field by field: a structurally typed caller may pass an object with extra properties, and
   // only the schema's fields belong in the document.
   const { team, item, user, reaction } = state.ref;
