@@ -11,4 +11,6 @@ export * from './dev-secret.js';
 export * from './server-guard.js';
 export * from './measure/histogram.js';
 export * from './measure/proc-stats.js';
+export * from './measure/distributions.js';
+export * from './measure/fan-out-simulation.js';
 export { eventually, sleep, within, type EventuallyOptions } from '@reactometer/shared/testing';

@@ -29,6 +29,7 @@ const NAMES: TableNames = {
   states: 'td-states',
   counts: 'td-counts',
   connections: 'td-connections',
+  fanout: 'td-fanout',
 };
 
 describe('infra/tables.yml', () => {
@@ -38,10 +39,11 @@ describe('infra/tables.yml', () => {
     expect(TABLES_YML_PATH).toBe(join(SERVERLESS_DIR, 'infra', 'tables.yml'));
   });
 
-  it('defines exactly the three on-demand tables, named through custom.tables', () => {
+  it('defines exactly the four on-demand tables, named through custom.tables', () => {
     expect(Object.keys(resources).sort()).toEqual([
       'ConnectionsTable',
       'EmojiCountsTable',
+      'FanoutGateTable',
       'ReactionStatesTable',
     ]);
     for (const resource of Object.values(resources)) {
@@ -58,6 +60,7 @@ describe('infra/tables.yml', () => {
     expect(resources['ConnectionsTable']?.Properties.TableName).toBe(
       '${self:custom.tables.connections}',
     );
+    expect(resources['FanoutGateTable']?.Properties.TableName).toBe('${self:custom.tables.fanout}');
   });
 
   it('keys each table by one string hash key, the attribute the adapters write', () => {
@@ -80,15 +83,20 @@ describe('infra/tables.yml', () => {
         defs: [{ AttributeName: 'connectionId', AttributeType: 'S' }],
         schema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
       },
+      FanoutGateTable: {
+        defs: [{ AttributeName: 'shard', AttributeType: 'S' }],
+        schema: [{ AttributeName: 'shard', KeyType: 'HASH' }],
+      },
     });
   });
 
-  it('enables point-in-time recovery on states and counts, not on connections', () => {
+  it('enables point-in-time recovery on states and counts, not on connections or the gate', () => {
     const pitr = (id: string): unknown =>
       resources[id]?.Properties.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled;
     expect(pitr('ReactionStatesTable')).toBe(true);
     expect(pitr('EmojiCountsTable')).toBe(true);
     expect(pitr('ConnectionsTable')).toBeUndefined();
+    expect(pitr('FanoutGateTable')).toBeUndefined();
   });
 
   it('expires connections through TTL on expiresAt, and nothing else', () => {
@@ -98,6 +106,7 @@ describe('infra/tables.yml', () => {
     });
     expect(resources['ReactionStatesTable']?.Properties.TimeToLiveSpecification).toBeUndefined();
     expect(resources['EmojiCountsTable']?.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(resources['FanoutGateTable']?.Properties.TimeToLiveSpecification).toBeUndefined();
   });
 });
 
@@ -122,6 +131,7 @@ describe('loadTableDefinitions', () => {
       ['ReactionStatesTable', 'states', 'td-states', null, true],
       ['EmojiCountsTable', 'counts', 'td-counts', null, true],
       ['ConnectionsTable', 'connections', 'td-connections', 'expiresAt', false],
+      ['FanoutGateTable', 'fanout', 'td-fanout', null, false],
     ]);
     for (const def of defs) {
       expect(Object.keys(def.input).sort()).toEqual([
@@ -139,11 +149,13 @@ describe('loadTableDefinitions', () => {
       'reactometer-local-states',
       'reactometer-local-counts',
       'reactometer-local-connections',
+      'reactometer-local-fanout',
     ]);
     expect(DEFAULT_LOCAL_TABLE_NAMES).toEqual({
       states: 'reactometer-local-states',
       counts: 'reactometer-local-counts',
       connections: 'reactometer-local-connections',
+      fanout: 'reactometer-local-fanout',
     });
   });
 
@@ -177,7 +189,7 @@ describe('createTables on dynalite', () => {
     await dynalite.stop();
   });
 
-  it('creates the three tables ACTIVE with the key schemas of tables.yml', async () => {
+  it('creates the four tables ACTIVE with the key schemas of tables.yml', async () => {
     await createTables(client, NAMES);
     for (const def of loadTableDefinitions(NAMES)) {
       const { Table } = await client.send(
@@ -197,7 +209,7 @@ describe('createTables on dynalite', () => {
     await client.send(
       new PutCommand({ TableName: NAMES.counts, Item: { emoji: 'tada', count: 3, version: 3 } }),
     );
-    await expect(createTables(client, NAMES)).resolves.toHaveLength(3);
+    await expect(createTables(client, NAMES)).resolves.toHaveLength(4);
     const { Item } = await client.send(
       new GetCommand({ TableName: NAMES.counts, Key: { emoji: 'tada' } }),
     );
@@ -206,6 +218,7 @@ describe('createTables on dynalite', () => {
     expect(tables?.filter((t) => t.startsWith('td-')).sort()).toEqual([
       'td-connections',
       'td-counts',
+      'td-fanout',
       'td-states',
     ]);
   });
@@ -278,6 +291,7 @@ describe('dynalite-cli', () => {
           'cli-states',
           'reactometer-local-connections',
           'reactometer-local-counts',
+          'reactometer-local-fanout',
         ]);
       } finally {
         destroyDocumentClient(client);

@@ -11,6 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import {
+  checkModelAgainstStandin,
+  MODEL_CHECK_DEFAULTS,
+  startFanOutRig,
+} from '@reactometer/devkit/aws-standins';
+import { modelForReport, type ModelledAws, type StandinCheckRow } from './model/report-model.js';
 import { renderChart, type ChartRow, type ChartSpec } from './runner/charts.js';
 import {
   startDropletTarget,
@@ -64,6 +70,72 @@ const stepTrend = (
   s: Summary['reactometer']['steps'][number],
   name: 'ws_connect_ms' | 'delivery_ms',
 ): Trend | undefined => s.metrics[name] as Trend | undefined;
+
+/**
+ * Delivery p99 by dashboards: what was measured here (droplet), emulated (serverless-local) and
+ * modelled for AWS (p50 and p99 of one update), on one log axis.
+ */
+function awsChart(
+  summaries: readonly Summary[],
+  aws: ModelledAws,
+): Omit<ChartSpec, 'file'> & { name: string } {
+  const measured: ChartRow[] = summaries
+    .filter((s) => s.reactometer.scenario === 'fan-out')
+    .flatMap((s) =>
+      s.reactometer.steps.flatMap((step) => {
+        const t = stepTrend(step, 'delivery_ms');
+        if (!t || (t.max === 0 && t.med === 0)) return [];
+        const label =
+          s.reactometer.target === 'droplet'
+            ? 'droplet (measured-here)'
+            : s.reactometer.target === 'serverless-local'
+              ? 'serverless-local (emulated)'
+              : s.reactometer.target;
+        return [{ target: label, x: step.size, y: t['p(99)'], series: 'p99' }];
+      }),
+    );
+  const modelled: ChartRow[] = aws.rows.flatMap((r) => [
+    { target: 'AWS (modelled-for-AWS)', x: r.clients, y: Math.round(r.p50Ms), series: 'p50' },
+    { target: 'AWS (modelled-for-AWS)', x: r.clients, y: Math.round(r.p99Ms), series: 'p99' },
+  ]);
+  return {
+    name: 'aws-delivery',
+    title: 'Delivery latency of an update vs dashboards: measured, emulated, modelled for AWS',
+    xTitle: 'dashboards',
+    yTitle: 'ms',
+    logX: true,
+    logY: true,
+    rows: [...measured, ...modelled],
+  };
+}
+
+/** The model against the stand-in, for the report (bounded; a failure is reported, not fatal). */
+async function standinCheck(
+  sizes: readonly number[],
+  log: (line: string) => void,
+): Promise<{ rows: StandinCheckRow[] | null; error: string | null }> {
+  let rig;
+  try {
+    rig = await startFanOutRig({ latency: MODEL_CHECK_DEFAULTS.latency, rateLimit: null });
+    const rows: StandinCheckRow[] = [];
+    for (const connections of sizes) {
+      await rig.populate(connections);
+      const c = await checkModelAgainstStandin(rig, { connections });
+      rows.push({
+        connections,
+        measuredMs: c.measured.finishMs,
+        modelledMs: c.modelled.finishMs,
+        error: c.finishError,
+      });
+      log(`model vs stand-in at ${connections}: ${Math.round(c.finishError * 1000) / 10}%`);
+    }
+    return { rows, error: null };
+  } catch (err) {
+    return { rows: null, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await rig?.stop().catch(() => undefined);
+  }
+}
 
 function chartSpecs(summaries: readonly Summary[]): Omit<ChartSpec, 'file'>[] & { name: string }[] {
   const of = (scenario: string) => summaries.filter((s) => s.reactometer.scenario === scenario);
@@ -233,8 +305,18 @@ export async function runComparison(options: CompareOptions): Promise<void> {
     );
     await stopAll();
     if (summaries.length > 0) {
+      log('\nmodelling AWS and checking the model against the @connections stand-in...');
+      const check = await standinCheck(quick ? [1_000] : [1_000, 10_000], log);
+      const fanOutSizes = [
+        ...new Set(
+          summaries
+            .filter((s) => s.reactometer.scenario === 'fan-out')
+            .flatMap((s) => s.reactometer.steps.map((x) => x.size)),
+        ),
+      ];
+      const aws = modelForReport(fanOutSizes, check.rows, check.error);
       const charts: ChartSpec[] = [];
-      for (const c of chartSpecs(summaries)) {
+      for (const c of [...chartSpecs(summaries), awsChart(summaries, aws)]) {
         const { name, ...spec } = c as Omit<ChartSpec, 'file'> & { name: string };
         const rel = `results/${dirName}/${name}.svg`;
         const chart: ChartSpec = { ...spec, file: rel };
@@ -258,7 +340,8 @@ export async function runComparison(options: CompareOptions): Promise<void> {
         errors,
       };
       const report = path.join(DOCS, quick ? 'comparison-quick.md' : 'comparison.md');
-      writeFileSync(report, renderReport(meta, summaries, charts));
+      writeFileSync(report, renderReport(meta, summaries, charts, aws));
+      writeFileSync(path.join(resultsDir, 'aws-model.json'), `${JSON.stringify(aws, null, 2)}\n`);
       writeFileSync(path.join(resultsDir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
       log(
         `\nwrote ${path.relative(REPO_ROOT, report)} and ${path.relative(REPO_ROOT, resultsDir)}/ in ${Math.round(meta.wallSeconds)} s`,

@@ -1,16 +1,7 @@
-/** Deterministic PRNG (mulberry32): the same seed replays the same traffic. */
-export type Random = () => number;
+/** Deterministic PRNG (mulberry32, the toolkit's): the same seed replays the same traffic. */
+import { seededRandom, type Random } from '@reactometer/devkit';
 
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom, type Random };
 
 /** Cumulative Zipf weights for `n` ranks with exponent `s`: a few ranks dominate. */
 export function zipfSampler(n: number, s: number, random: Random): () => number {

@@ -108,6 +108,7 @@ async function freshPair(): Promise<Pair> {
     states: `m-${id}-states`,
     counts: `m-${id}-counts`,
     connections: `m-${id}-connections`,
+    fanout: `m-${id}-fanout`,
   };
   await stores!.createTables(names);
   const target = new DynamoReactionStore({

@@ -33,13 +33,15 @@ import {
 import { createLogger, createMetrics, type Logger, type Metrics } from './observability.js';
 
 /** A lazily built singleton. */
-function once<T>(build: () => T): () => T {
+export function once<T>(build: () => T): () => T {
   let built: { value: T } | undefined;
   return () => (built ??= { value: build() }).value;
 }
 
 /** Everything a handler may need; build it with `createComposition(process.env)` at module scope. */
 export interface Composition {
+  /** The environment the parts read (null values dropped, see `withoutNulls`). */
+  readonly env: Env;
   readonly runtime: () => RuntimeConfig;
   readonly logger: () => Logger;
   readonly metrics: () => Metrics;
@@ -54,7 +56,21 @@ export interface Composition {
   readonly sender: (endpoint: string) => ApiGatewaySender;
 }
 
-export function createComposition(env: Env): Composition {
+/**
+ * `env` without its null values. serverless-offline-sns imports the fan-out handler after
+ * replacing process.env with a plain object holding serverless.yml's environment as resolved, in
+ * which a tuning variable passed on with `${env:X, null}` is null rather than absent; unset is
+ * what it means (Lambda itself never sees such a variable).
+ */
+export function withoutNulls(env: Env): Env {
+  const raw = env as Readonly<Record<string, string | null | undefined>>;
+  return Object.fromEntries(
+    Object.entries(raw).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}
+
+export function createComposition(rawEnv: Env): Composition {
+  const env = withoutNulls(rawEnv);
   const runtime = once(() => loadRuntimeConfig(env));
   const storeConfig = once(() => loadStoreConfig(env));
   const connectionsConfig = once(() => loadConnectionsConfig(env));
@@ -127,6 +143,7 @@ export function createComposition(env: Env): Composition {
   };
 
   return {
+    env,
     runtime,
     logger: once(() => createLogger(runtime())),
     metrics: once(() => createMetrics(runtime())),

@@ -27,6 +27,26 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Connection records per Scan page of a fan-out (the cost model prices its reads with it). */
 export const DEFAULT_CONNECTIONS_PAGE_SIZE = 250;
 
+/**
+ * The fan-out design's defaults, exported so that the cost model and the AWS model price and time
+ * exactly what deploys (each is also the fallback of its variable below).
+ */
+export const FANOUT_DEFAULTS = {
+  windowMs: 1000,
+  leaseMs: 15_000,
+  concurrency: 64,
+  sendTimeoutMs: 2000,
+  throttleSharePercent: 95,
+  apiThrottleRate: 10_000,
+  apiThrottleBurst: 5_000,
+  shardThreshold: 1000,
+  connectionsPerWorker: 1000,
+  maxWorkers: 32,
+} as const;
+
+export const FANOUT_SENDERS = ['lean', 'sdk'] as const;
+export type FanOutSenderKind = (typeof FANOUT_SENDERS)[number];
+
 /** API Gateway closes every WebSocket after 2 hours; a connection record may outlive it a little. */
 export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 
@@ -139,17 +159,103 @@ export const CONFIG_KEYS = {
   }),
   FANOUT_CONCURRENCY: spec({
     description:
-      'PostToConnection calls in flight at once per fan-out (also the HTTP sockets kept open).',
-    defaultText: '64',
+      'PostToConnection calls in flight at once per fan-out worker (also the HTTP sockets kept open).',
+    defaultText: String(FANOUT_DEFAULTS.concurrency),
     schema: integer(1, 1000),
-    fallback: () => 64,
+    fallback: () => FANOUT_DEFAULTS.concurrency,
   }),
   FANOUT_SEND_TIMEOUT_MS: spec({
     description:
-      'Longest time one PostToConnection may take; a slower one counts as failed, not gone.',
-    defaultText: '2000',
+      'Longest time one PostToConnection may take, enforced by the sender itself; a slower one counts as failed, not gone, and is not resent.',
+    defaultText: String(FANOUT_DEFAULTS.sendTimeoutMs),
     schema: integer(50, 60_000),
-    fallback: () => 2000,
+    fallback: () => FANOUT_DEFAULTS.sendTimeoutMs,
+  }),
+  FANOUT_SENDER: spec<FanOutSenderKind>({
+    description:
+      '`lean`: PostToConnection signed with aws4 over a keep-alive undici pool (the fan-out default); `sdk`: the AWS SDK v3 client.',
+    defaultText: 'lean',
+    schema: oneOf(FANOUT_SENDERS, (s) => s.toLowerCase()),
+    fallback: () => 'lean',
+  }),
+  FANOUT_WINDOW_MS: spec({
+    description:
+      'Coalescing window: quiet time after a fan-out ends before the next may start, so a dashboard gets at most one update per window; an isolated change still goes out at once. 0 turns coalescing off (every change fans out on its own).',
+    defaultText: String(FANOUT_DEFAULTS.windowMs),
+    schema: integer(0, 60_000),
+    fallback: () => FANOUT_DEFAULTS.windowMs,
+  }),
+  FANOUT_LEASE_MS: spec({
+    description:
+      "Life of the fan-out gate's lease without renewal (renewed every third of it): the longest a crashed fan-out can hold up the next one.",
+    defaultText: String(FANOUT_DEFAULTS.leaseMs),
+    schema: integer(1000, 300_000),
+    fallback: () => FANOUT_DEFAULTS.leaseMs,
+  }),
+  FANOUT_GATE_TABLE: spec({
+    description:
+      'DynamoDB table of the fan-out gate (hash key `shard`): the dirty set and the lease of coalescing.',
+    defaultText: '(required by the fan-out)',
+    schema: nonEmpty('a table name'),
+  }),
+  FANOUT_THROTTLE_SHARE_PERCENT: spec({
+    description:
+      "Share of the account's API Gateway throttle (rate and burst) all fan-out workers together may use; the rest stays for HTTP and WebSocket requests.",
+    defaultText: String(FANOUT_DEFAULTS.throttleSharePercent),
+    schema: integer(1, 100),
+    fallback: () => FANOUT_DEFAULTS.throttleSharePercent,
+  }),
+  API_THROTTLE_RATE: spec({
+    description:
+      "The account's API Gateway throttle in this region, requests/s (quota page: 10,000, shared by every HTTP, REST and WebSocket API and @connections call); set it after a quota increase.",
+    defaultText: String(FANOUT_DEFAULTS.apiThrottleRate),
+    schema: integer(1, 10_000_000),
+    fallback: () => FANOUT_DEFAULTS.apiThrottleRate,
+  }),
+  API_THROTTLE_BURST: spec({
+    description: "The account's API Gateway token-bucket capacity (quota page: 5,000 requests).",
+    defaultText: String(FANOUT_DEFAULTS.apiThrottleBurst),
+    schema: integer(1, 10_000_000),
+    fallback: () => FANOUT_DEFAULTS.apiThrottleBurst,
+  }),
+  FANOUT_SHARD_THRESHOLD: spec({
+    description:
+      'Connections (as the previous fan-out counted them) from which a fan-out is split over parallel workers; below it the fan-out function delivers alone.',
+    defaultText: String(FANOUT_DEFAULTS.shardThreshold),
+    schema: integer(1, 100_000_000),
+    fallback: () => FANOUT_DEFAULTS.shardThreshold,
+  }),
+  FANOUT_CONNECTIONS_PER_WORKER: spec({
+    description:
+      'Above the threshold: one worker (a DynamoDB Scan segment) per this many connections.',
+    defaultText: String(FANOUT_DEFAULTS.connectionsPerWorker),
+    schema: integer(1, 100_000_000),
+    fallback: () => FANOUT_DEFAULTS.connectionsPerWorker,
+  }),
+  FANOUT_MAX_WORKERS: spec({
+    description: 'Most parallel workers of one fan-out (Lambda concurrency it may take).',
+    defaultText: String(FANOUT_DEFAULTS.maxWorkers),
+    schema: integer(1, 1000),
+    fallback: () => FANOUT_DEFAULTS.maxWorkers,
+  }),
+  FANOUT_WORKERS: spec<number>({
+    description:
+      'A fixed number of workers per fan-out, instead of deriving it from the connections.',
+    defaultText: '(derived)',
+    schema: integer(1, 1000),
+    optional: true,
+  }),
+  FANOUT_WORKER_FUNCTION: spec({
+    description: 'Name of the Lambda function that delivers one segment of a sharded fan-out.',
+    defaultText: '(required by the fan-out)',
+    schema: nonEmpty('a function name'),
+  }),
+  LAMBDA_ENDPOINT: spec<string>({
+    description:
+      "Lambda API endpoint override (serverless-offline's Lambda port locally); unset: the regional AWS endpoint.",
+    defaultText: '(AWS)',
+    schema: httpUrl,
+    optional: true,
   }),
   FANOUT_MAX_ATTEMPTS: spec({
     description: 'Attempts per connection when API Gateway throttles (429), the first included.',
@@ -300,6 +406,65 @@ export function loadSenderConfig(env: Env = process.env): SenderConfig {
     sendTimeoutMs: v.FANOUT_SEND_TIMEOUT_MS!,
     maxAttempts: v.FANOUT_MAX_ATTEMPTS!,
     baseBackoffMs: v.FANOUT_BASE_BACKOFF_MS!,
+  };
+}
+
+/** What the fan-out (coordinator and workers) needs beyond the sender: coalescing and sharding. */
+export interface FanOutConfig {
+  readonly gateTable: string;
+  readonly windowMs: number;
+  readonly leaseMs: number;
+  readonly sender: FanOutSenderKind;
+  readonly throttle: {
+    readonly accountRatePerSecond: number;
+    readonly accountBurst: number;
+    /** 0-1. */
+    readonly share: number;
+  };
+  readonly shards: {
+    readonly threshold: number;
+    readonly connectionsPerWorker: number;
+    readonly maxWorkers: number;
+    readonly fixedWorkers: number | undefined;
+  };
+  readonly workerFunction: string;
+  readonly lambdaEndpoint: string | undefined;
+}
+
+export function loadFanOutConfig(env: Env = process.env): FanOutConfig {
+  const v = readEnvKeys(CONFIG_KEYS, env, [
+    'FANOUT_GATE_TABLE',
+    'FANOUT_WINDOW_MS',
+    'FANOUT_LEASE_MS',
+    'FANOUT_SENDER',
+    'FANOUT_THROTTLE_SHARE_PERCENT',
+    'API_THROTTLE_RATE',
+    'API_THROTTLE_BURST',
+    'FANOUT_SHARD_THRESHOLD',
+    'FANOUT_CONNECTIONS_PER_WORKER',
+    'FANOUT_MAX_WORKERS',
+    'FANOUT_WORKERS',
+    'FANOUT_WORKER_FUNCTION',
+    'LAMBDA_ENDPOINT',
+  ]);
+  return {
+    gateTable: v.FANOUT_GATE_TABLE!,
+    windowMs: v.FANOUT_WINDOW_MS!,
+    leaseMs: v.FANOUT_LEASE_MS!,
+    sender: v.FANOUT_SENDER!,
+    throttle: {
+      accountRatePerSecond: v.API_THROTTLE_RATE!,
+      accountBurst: v.API_THROTTLE_BURST!,
+      share: v.FANOUT_THROTTLE_SHARE_PERCENT! / 100,
+    },
+    shards: {
+      threshold: v.FANOUT_SHARD_THRESHOLD!,
+      connectionsPerWorker: v.FANOUT_CONNECTIONS_PER_WORKER!,
+      maxWorkers: v.FANOUT_MAX_WORKERS!,
+      fixedWorkers: v.FANOUT_WORKERS,
+    },
+    workerFunction: v.FANOUT_WORKER_FUNCTION!,
+    lambdaEndpoint: v.LAMBDA_ENDPOINT,
   };
 }
 

@@ -8,6 +8,8 @@ export interface TableNames {
   readonly states: string;
   readonly counts: string;
   readonly connections: string;
+  /** The fan-out gate: coalescing's dirty set and lease. */
+  readonly fanout: string;
 }
 
 /** `service:` in serverless.yml. */
@@ -21,6 +23,7 @@ export function tableNames(stage: string): TableNames {
     states: `${SERVICE_NAME}-${stage}-states`,
     counts: `${SERVICE_NAME}-${stage}-counts`,
     connections: `${SERVICE_NAME}-${stage}-connections`,
+    fanout: `${SERVICE_NAME}-${stage}-fanout`,
   };
 }
 
@@ -31,4 +34,9 @@ export function countsTopicName(stage: string): string {
 /** The topic's ARN inside serverless-offline-sns, which creates topics by name. */
 export function offlineTopicArn(stage: string, region: string): string {
   return `arn:aws:sns:${region}:${OFFLINE_ACCOUNT_ID}:${countsTopicName(stage)}`;
+}
+
+/** A function's physical name, as the Framework names it (`${service}-${stage}-${function}`). */
+export function functionName(stage: string, fn: 'fanout' | 'fanoutWorker'): string {
+  return `${SERVICE_NAME}-${stage}-${fn}`;
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { createComposition } from '../src/composition.js';
+import { createComposition, withoutNulls } from '../src/composition.js';
 import {
   CONFIG_KEYS,
   describeConfig,
   loadConnectionsConfig,
+  loadFanOutConfig,
   loadRuntimeConfig,
   loadSenderConfig,
   loadSlackConfig,
@@ -60,6 +61,59 @@ describe('Lambda configuration', () => {
     ).toBe('https://abc.execute-api.us-east-1.amazonaws.com/prod');
   });
 
+  it('has coalescing and sharding defaults: a 1 s window, 95% of a 10,000/s throttle, a worker per 1,000 connections', () => {
+    expect(loadFanOutConfig({ FANOUT_GATE_TABLE: 'g', FANOUT_WORKER_FUNCTION: 'w' })).toEqual({
+      gateTable: 'g',
+      windowMs: 1000,
+      leaseMs: 15_000,
+      sender: 'lean',
+      throttle: { accountRatePerSecond: 10_000, accountBurst: 5_000, share: 0.95 },
+      shards: {
+        threshold: 1000,
+        connectionsPerWorker: 1000,
+        maxWorkers: 32,
+        fixedWorkers: undefined,
+      },
+      workerFunction: 'w',
+      lambdaEndpoint: undefined,
+    });
+    expect(
+      configProblems(() =>
+        loadFanOutConfig({
+          FANOUT_WINDOW_MS: '-1',
+          FANOUT_SENDER: 'fast',
+          FANOUT_THROTTLE_SHARE_PERCENT: '120',
+        }),
+      ),
+    ).toEqual([
+      `FANOUT_GATE_TABLE: is required (${CONFIG_KEYS.FANOUT_GATE_TABLE.description})`,
+      'FANOUT_WINDOW_MS: must be an integer 0-60000',
+      'FANOUT_SENDER: must be one of lean, sdk',
+      'FANOUT_THROTTLE_SHARE_PERCENT: must be an integer 1-100',
+      `FANOUT_WORKER_FUNCTION: is required (${CONFIG_KEYS.FANOUT_WORKER_FUNCTION.description})`,
+    ]);
+    expect(
+      loadFanOutConfig({
+        FANOUT_GATE_TABLE: 'g',
+        FANOUT_WORKER_FUNCTION: 'w',
+        FANOUT_WINDOW_MS: '0',
+        FANOUT_SENDER: 'SDK',
+        FANOUT_WORKERS: '3',
+      }),
+    ).toMatchObject({ windowMs: 0, sender: 'sdk', shards: { fixedWorkers: 3 } });
+  });
+
+  it('reads a variable serverless-offline-sns hands over as null as unset', () => {
+    const env = { A: 'x', B: null, C: undefined } as unknown as Record<string, string>;
+    expect(withoutNulls(env)).toEqual({ A: 'x' });
+    const app = createComposition({
+      AWS_REGION: 'us-east-1',
+      CONNECTIONS_TABLE: 'k',
+      CONNECTIONS_PAGE_SIZE: null,
+    } as unknown as Record<string, string>);
+    expect(app.connectionsConfig().pageSize).toBe(250);
+  });
+
   it('keeps connection records a little past the 2-hour API Gateway limit by default', () => {
     const { connectionTtlSeconds } = loadConnectionsConfig({ CONNECTIONS_TABLE: 't' });
     expect(connectionTtlSeconds).toBeGreaterThan(2 * 3600);
@@ -105,7 +159,14 @@ describe('serverless.yml', () => {
     expect(repeated).toEqual([]);
     // The check sees the tuning variables at all (a wrong pattern would pass vacuously).
     expect(passed.map((p) => p.name)).toEqual(
-      expect.arrayContaining(['FANOUT_CONCURRENCY', 'LOG_LEVEL', 'CONNECTIONS_PAGE_SIZE']),
+      expect.arrayContaining([
+        'FANOUT_CONCURRENCY',
+        'LOG_LEVEL',
+        'CONNECTIONS_PAGE_SIZE',
+        'FANOUT_WINDOW_MS',
+        'FANOUT_THROTTLE_SHARE_PERCENT',
+        'FANOUT_SHARD_THRESHOLD',
+      ]),
     );
   });
 });

@@ -45,6 +45,7 @@ describe('DynamoConnectionRegistry (dynalite)', () => {
       states: `r-${id}-states`,
       counts: `r-${id}-counts`,
       connections: `r-${id}-connections`,
+      fanout: `r-${id}-fanout`,
     };
     await createTables(client, names);
   });

@@ -12,7 +12,12 @@ const REGION = 'us-east-1';
 
 function uniqueNames(): TableNames {
   const id = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  return { states: `t-${id}-states`, counts: `t-${id}-counts`, connections: `t-${id}-connections` };
+  return {
+    states: `t-${id}-states`,
+    counts: `t-${id}-counts`,
+    connections: `t-${id}-connections`,
+    fanout: `t-${id}-fanout`,
+  };
 }
 
 async function truncate(

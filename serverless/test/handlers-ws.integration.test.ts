@@ -1,21 +1,25 @@
 /**
  * The WebSocket and fan-out handlers invoked with real API Gateway WebSocket and SNS event shapes,
  * against real dynalite and a management API that answers like AWS's (410 GoneException, 429
- * LimitExceededException), which serverless-offline cannot imitate.
+ * LimitExceededException), which serverless-offline cannot imitate. The fan-out runs with
+ * coalescing off (FANOUT_WINDOW_MS=0), each message delivered as it came, through the lean
+ * sender; fanout-coalescing.integration.test.ts covers the window.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { SNSEvent } from 'aws-lambda';
-import type { FanOutReport } from '@reactometer/shared';
 import { snsEvent, wsEvent } from './support/events.js';
-import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
-import { startManagementApi, type ManagementApi } from './support/aws-management-api.js';
-
-type WsHandler = (event: ReturnType<typeof wsEvent>) => Promise<{ statusCode: number }>;
-type FanoutHandler = (event: SNSEvent) => Promise<{ reports: FanOutReport[] }>;
+import type { HandlerBackend } from './support/handler-env.js';
+import type { ManagementApi } from './support/aws-management-api.js';
+import {
+  startHandlerTestbed,
+  type FanoutHandler,
+  type HandlerTestbed,
+  type WsHandler,
+} from './support/handler-testbed.js';
 
 const CONCURRENCY = 4;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:reactometer-test-count-changes';
+let testbed: HandlerTestbed;
 let backend: HandlerBackend;
 let api: ManagementApi;
 let ws: WsHandler;
@@ -49,23 +53,18 @@ async function connect(id: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  backend = await startHandlerBackend();
-  api = await startManagementApi();
-  applyEnv({
-    ...backend.env,
-    WS_MANAGEMENT_ENDPOINT: api.endpoint,
+  testbed = await startHandlerTestbed({
     FANOUT_CONCURRENCY: String(CONCURRENCY),
     FANOUT_BASE_BACKOFF_MS: '5',
     FANOUT_SEND_TIMEOUT_MS: '1000',
     CONNECTIONS_PAGE_SIZE: '7',
+    FANOUT_WINDOW_MS: '0',
   });
-  ({ handler: ws } = (await import('../src/handlers/ws.js')) as { handler: WsHandler });
-  ({ handler: fanout } = (await import('../src/handlers/fanout.js')) as { handler: FanoutHandler });
+  ({ backend, api, ws, fanout } = testbed);
 }, 60_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await backend?.stop();
+  await testbed?.stop();
 });
 
 beforeEach(async () => {
@@ -214,10 +213,11 @@ describe('fan-out', () => {
     expect(reports).toHaveLength(1);
     const [report] = reports;
     expect(report).toMatchObject({
+      workers: 1,
       attempted: 5,
       delivered: 4,
-      gone: [gone],
-      failed: [],
+      gone: 1,
+      failed: 0,
       throttled: 2,
     });
     for (const id of [...live, throttled]) expect(api.received.get(id)).toEqual([message]);
@@ -230,7 +230,13 @@ describe('fan-out', () => {
     for (const id of ids) await connect(id);
     api.forbidden.add(ids[2]!);
     const { reports } = await fanout(snsEvent(TOPIC, [update('x', 1, 1)]));
-    expect(reports[0]).toMatchObject({ attempted: 3, delivered: 2, gone: [], failed: [ids[2]] });
+    expect(reports[0]).toMatchObject({
+      attempted: 3,
+      delivered: 2,
+      gone: 0,
+      failed: 1,
+      failedIds: [ids[2]],
+    });
     expect(await connectionIds()).toEqual([...ids].sort());
   });
 

@@ -2,6 +2,12 @@
  * The deployment contract (shared with the droplet) against the local serverless stack:
  * serverless-offline's HTTP API and WebSocket API, the Lambda handlers, dynalite, and
  * serverless-offline-sns delivering count changes to the fan-out function.
+ *
+ * With coalescing off (FANOUT_WINDOW_MS=0): the contract's "every client receives every update"
+ * posts four changes within a few hundred milliseconds and expects four updates, which a
+ * coalescing window merges by design (the latest state, at most one update per window). What
+ * coalescing promises instead is tested in fanout-coalescing.integration.test.ts, the core's
+ * coalesce tests and loadtest's coalescing check against this same stack.
  */
 import { describeDeploymentContract } from '@reactometer/shared/contract-tests';
 import { startOfflineStack } from '@reactometer/devkit/offline';
@@ -11,7 +17,7 @@ const signingSecret = `offline-contract-${process.pid}`;
 describeDeploymentContract(
   'serverless offline',
   async () => {
-    const stack = await startOfflineStack({ signingSecret });
+    const stack = await startOfflineStack({ signingSecret, env: { FANOUT_WINDOW_MS: '0' } });
     return {
       httpUrl: stack.httpUrl,
       wsUrl: stack.wsUrl,

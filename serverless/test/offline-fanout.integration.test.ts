@@ -3,6 +3,10 @@
  * API, the Slack handler, the local SNS and the fan-out function, which posts to each connection
  * through serverless-offline's `@connections` API. A connection that vanished without a
  * `$disconnect` gets a 410 there and is removed, and only that one; the others keep receiving.
+ *
+ * The stack runs with the default coalescing window and every fan-out sharded over three
+ * workers (FANOUT_WORKERS=3): the coordinator delivers segment 0 and invokes `fanoutWorker` for
+ * segments 1 and 2 through serverless-offline's Lambda port, as it invokes Lambda on AWS.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -95,7 +99,11 @@ async function waitUntilGone(ids: readonly string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startOfflineStack({ signingSecret: SECRET });
+  stack = await startOfflineStack({
+    signingSecret: SECRET,
+    logLevel: 'INFO',
+    env: { FANOUT_WORKERS: '3' },
+  });
   db = createDocumentClient({ endpoint: stack.dynamodbEndpoint, region: stack.region });
 }, 180_000);
 
@@ -167,5 +175,27 @@ describe('fan-out through serverless-offline', () => {
     await react(emoji);
     await Promise.all(clients.map((c) => waitForUpdate(c, emoji, 1)));
     for (const c of clients) expect(updatesOf(c, emoji)).toHaveLength(1);
+  }, 60_000);
+
+  it('shards each fan-out over three workers, two of them invoked through the Lambda port, each socket reached once', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const client = await WsTestClient.connect(stack.wsUrl, WS_TIMEOUT_MS);
+        sockets.push(client);
+        await client.request({ action: 'ping' }, 'pong', WS_TIMEOUT_MS);
+        return client;
+      }),
+    );
+    const emoji = `shard-${process.pid}-${++sequence}`;
+    await react(emoji);
+    await Promise.all(clients.map((c) => waitForUpdate(c, emoji, 1)));
+    for (const c of clients) expect(updatesOf(c, emoji)).toHaveLength(1);
+    // The workers' own log lines (Powertools JSON), one per segment invoked elsewhere.
+    const segments = new Set(
+      [...stack.output().matchAll(/"message":"fan-out segment"[^\n]*?"index":(\d+)/g)].map((m) =>
+        Number(m[1]),
+      ),
+    );
+    expect([...segments].sort()).toEqual([1, 2]);
   }, 60_000);
 });

@@ -45,6 +45,7 @@ const FUNCTIONS = {
     },
     publishes: true,
     manages: false,
+    invokes: [],
   },
   Reactions: {
     role: 'ReactionsRole',
@@ -55,6 +56,7 @@ const FUNCTIONS = {
     },
     publishes: false,
     manages: false,
+    invokes: [],
   },
   Ws: {
     role: 'WsRole',
@@ -65,13 +67,28 @@ const FUNCTIONS = {
     },
     publishes: false,
     manages: true,
+    invokes: [],
   },
   Fanout: {
     role: 'FanoutRole',
     handler: 'fanout',
+    dynamodb: {
+      ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
+      FanoutGateTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      EmojiCountsTable: ['dynamodb:BatchGetItem'],
+    },
+    publishes: false,
+    manages: true,
+    // Its workers, and itself (the hand-off of a pending flush).
+    invokes: ['fanoutWorker', 'fanout'],
+  },
+  FanoutWorker: {
+    role: 'FanoutWorkerRole',
+    handler: 'fanout-worker',
     dynamodb: { ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Scan'] },
     publishes: false,
     manages: true,
+    invokes: [],
   },
   Reconcile: {
     role: 'ReconcileRole',
@@ -82,6 +99,7 @@ const FUNCTIONS = {
     },
     publishes: false,
     manages: false,
+    invokes: [],
   },
 } as const;
 
@@ -268,6 +286,27 @@ describe('serverless package (no credentials)', () => {
   );
 
   it.each(Object.entries(FUNCTIONS))(
+    '%s: lambda:InvokeFunction only on the fan-out functions it calls, by exact ARN',
+    (_name, spec) => {
+      const invoke = statementsOf(spec.role).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('lambda:')),
+      );
+      expect(
+        invoke
+          .map((s) => ({ actions: actionsOf(s), resource: joined(s.Resource) }))
+          .sort((a, b) => a.resource.localeCompare(b.resource)),
+      ).toEqual(
+        [...spec.invokes]
+          .map((fn) => ({
+            actions: ['lambda:InvokeFunction'],
+            resource: `arn:{Ref:AWS::Partition}:lambda:{Ref:AWS::Region}:{Ref:AWS::AccountId}:function:reactometer-${STAGE}-${fn}`,
+          }))
+          .sort((a, b) => a.resource.localeCompare(b.resource)),
+      );
+    },
+  );
+
+  it.each(Object.entries(FUNCTIONS))(
     '%s: sns:Publish only on the topic, ManageConnections only on POST @connections',
     (_name, spec) => {
       const statements = statementsOf(spec.role);
@@ -298,7 +337,7 @@ describe('serverless package (no credentials)', () => {
             expect(['logs:CreateLogStream', 'logs:PutLogEvents']).toContain(action);
             expect(s.Resource).toEqual({ 'Fn::GetAtt': [`${_name}LogGroup`, 'Arn'] });
           } else {
-            expect(action).toMatch(/^(dynamodb|sns|execute-api):/);
+            expect(action).toMatch(/^(dynamodb|sns|execute-api|lambda):/);
           }
         }
       }
@@ -310,12 +349,14 @@ describe('serverless package (no credentials)', () => {
     const states = resource('ReactionStatesTable').Properties;
     const counts = resource('EmojiCountsTable').Properties;
     const connections = resource('ConnectionsTable').Properties;
-    expect([states.TableName, counts.TableName, connections.TableName]).toEqual([
+    const gate = resource('FanoutGateTable').Properties;
+    expect([states.TableName, counts.TableName, connections.TableName, gate.TableName]).toEqual([
       names.states,
       names.counts,
       names.connections,
+      names.fanout,
     ]);
-    for (const table of [states, counts, connections])
+    for (const table of [states, counts, connections, gate])
       expect(table.BillingMode).toBe('PAY_PER_REQUEST');
     expect(states.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(counts.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -380,6 +421,9 @@ describe('serverless package (no credentials)', () => {
         `https://{Ref:WebsocketsApi}.execute-api.{Ref:AWS::Region}.amazonaws.com/${STAGE}`,
       );
       expect(vars.STATES_TABLE).toBe(tableNames(STAGE).states);
+      expect(vars.FANOUT_GATE_TABLE).toBe(tableNames(STAGE).fanout);
+      expect(vars.FANOUT_WORKER_FUNCTION).toBe(`reactometer-${STAGE}-fanoutWorker`);
+      expect(vars.LAMBDA_ENDPOINT).toBeUndefined();
       if (name === 'SlackEvents') {
         expect(vars.SLACK_SIGNING_SECRET).toBe(
           `{{resolve:secretsmanager:reactometer/${STAGE}/slack-signing-secret}}`,
@@ -435,6 +479,8 @@ describe('serverless package (no credentials)', () => {
             COUNTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t',
             SLACK_SIGNING_SECRET: 'x',
             WS_MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+            FANOUT_GATE_TABLE: 'g',
+            FANOUT_WORKER_FUNCTION: 'w',
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
           encoding: 'utf8',

@@ -19,4 +19,7 @@ export * from './contract/edge-answer.js';
 export * from './contract/metrics.js';
 export * from './protocol/index.js';
 export * from './fanout/fan-out.js';
+export * from './fanout/token-bucket.js';
+export * from './fanout/shard-plan.js';
+export * from './fanout/coalesce.js';
 export * from './config/env-schema.js';

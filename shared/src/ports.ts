@@ -108,13 +108,63 @@ export interface ConnectionRecord {
   readonly expiresAt: number;
 }
 
+/**
+ * One of `total` disjoint slices of the connections (DynamoDB's parallel Scan `Segment` /
+ * `TotalSegments`): every connection belongs to exactly one segment of a given total.
+ */
+export interface ScanSegment {
+  /** 0-based. */
+  readonly index: number;
+  readonly total: number;
+}
+
 /** Where the serverless deployment keeps its open connections (the droplet keeps them in memory). */
 export interface ConnectionRegistry {
   add(record: ConnectionRecord): Promise<void>;
   /** Removes one connection id; removing an unknown id is not an error. */
   remove(id: string): Promise<void>;
-  /** Live connections page by page; records past `expiresAt` (at `nowSeconds`) are left out. */
-  pages(nowSeconds: number): AsyncIterable<readonly ConnectionRecord[]>;
+  /**
+   * Live connections page by page; records past `expiresAt` (at `nowSeconds`) are left out. With
+   * `segment`, only that slice of them.
+   */
+  pages(nowSeconds: number, segment?: ScanSegment): AsyncIterable<readonly ConnectionRecord[]>;
+}
+
+/** What a fan-out gate hands its new holder: when it may flush next, and how big the last flush was. */
+export interface GateLease {
+  /** Epoch ms before which the holder must not start a flush (the previous flush's end + window). */
+  readonly nextFlushAt: number;
+  /** Connections the last flush reached, if any flush ran (sizes the next one's workers). */
+  readonly connections: number | null;
+}
+
+/**
+ * The coalescing gate of the serverless fan-out: one record per shard of updates in a store with
+ * single-item conditional writes (DynamoDB). A dirty set of changed emoji, and a lease so that at
+ * most one flush per shard is in flight. Every method is one atomic single-item operation.
+ */
+export interface FanOutGate {
+  /** Adds `emojis` to the set of emoji changed since the last flush (an atomic set union). */
+  markDirty(emojis: readonly string[]): Promise<void>;
+  /** Takes the lease unless another holder's lease is still live; null when it is. */
+  tryAcquire(holder: string, nowMs: number, leaseMs: number): Promise<GateLease | null>;
+  /**
+   * Takes the dirty set and empties it in one write, extending the lease. Throws
+   * `LeaseLostError` when the lease is no longer `holder`'s.
+   */
+  takeDirty(holder: string, nowMs: number, leaseMs: number): Promise<string[]>;
+  /** Extends the lease (a long flush's heartbeat); throws `LeaseLostError` when it is lost. */
+  renew(holder: string, nowMs: number, leaseMs: number): Promise<void>;
+  /** Gives the lease up, recording when the next flush may start; a lost lease is not an error. */
+  release(holder: string, next: GateLease): Promise<void>;
+  /** True when some emoji wait for a flush. */
+  isDirty(): Promise<boolean>;
+}
+
+/** Reads current counts (strongly consistent: never older than a change already published). */
+export interface CountsReader {
+  /** The counts of these emoji that exist; unknown emoji are left out. */
+  getCounts(emojis: readonly string[]): Promise<EmojiCount[]>;
 }
 
 /**

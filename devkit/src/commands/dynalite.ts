@@ -2,7 +2,7 @@
  * Starts dynalite with the tables of infra/tables.yml and keeps it up until SIGINT or SIGTERM.
  *
  *   tsx devkit/src/commands/dynalite.ts [--port 4567] [--host 127.0.0.1] [--data-dir DIR]
- *     [--states NAME] [--counts NAME] [--connections NAME]
+ *     [--states NAME] [--counts NAME] [--connections NAME] [--fanout NAME]
  *
  * `--port 0` picks a free port. When ready it prints one JSON line to stdout,
  * `{"msg":"dynalite ready","endpoint":"http://127.0.0.1:4567",...}`, which a launcher that spawns
@@ -29,6 +29,7 @@ interface Options {
   readonly states: string;
   readonly counts: string;
   readonly connections: string;
+  readonly fanout: string;
 }
 
 async function main(values: Options): Promise<void> {
@@ -36,6 +37,7 @@ async function main(values: Options): Promise<void> {
     states: values.states,
     counts: values.counts,
     connections: values.connections,
+    fanout: values.fanout,
   };
   const dataDir = values.dataDir;
 
@@ -101,7 +103,8 @@ const program = createCommand(
   .option('--data-dir <dir>', 'keep the tables in this LevelDB directory (default: in memory)')
   .option('--states <name>', 'reaction states table', DEFAULT_LOCAL_TABLE_NAMES.states)
   .option('--counts <name>', 'emoji counts table', DEFAULT_LOCAL_TABLE_NAMES.counts)
-  .option('--connections <name>', 'connections table', DEFAULT_LOCAL_TABLE_NAMES.connections);
+  .option('--connections <name>', 'connections table', DEFAULT_LOCAL_TABLE_NAMES.connections)
+  .option('--fanout <name>', 'fan-out gate table', DEFAULT_LOCAL_TABLE_NAMES.fanout);
 
 // Stays up after main resolves (until a signal), so it must not exit when main returns.
 await runCli<Options>(program, (options) =>

@@ -9,7 +9,7 @@ import { createCommand, readConfig, runCli } from '@reactometer/cli';
 import { DEV_SIGNING_SECRET, devSecretWarning } from '../dev-secret.js';
 import { DATA_DIR } from '../paths.js';
 import { describeLocalStackConfig, loadLocalStackConfig } from '../offline/offline-config.js';
-import { PortInUseError, startOfflineStack, type OfflineStack } from '../offline/offline-stack.js';
+import type { OfflineStack } from '../offline/offline-stack.js';
 
 // Lambda runs Node 22; the SDK's "upgrade from Node 20" notice is noise on a dev machine.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -19,6 +19,8 @@ const say = (line: string): void => {
 };
 
 async function run(): Promise<number> {
+  // Loaded here, not at the top: `--help` and a bad option answer without the AWS SDK.
+  const { PortInUseError, startOfflineStack } = await import('../offline/offline-stack.js');
   const config = readConfig(() =>
     loadLocalStackConfig(process.env, path.join(DATA_DIR, 'dynalite-serverless')),
   );

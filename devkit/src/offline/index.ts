@@ -3,3 +3,4 @@ export * from './offline-stack-process.js';
 export * from './dynalite-server.js';
 export * from './table-definitions.js';
 export * from './offline-config.js';
+export * from './dynalite-process.js';

@@ -12,7 +12,10 @@ import {
   describeEnvKeys,
   type Env,
 } from '@reactometer/shared';
-import { CONFIG_KEYS as LAMBDA_CONFIG_KEYS, type LambdaLogLevel } from '@reactometer/serverless';
+import {
+  CONFIG_KEYS as LAMBDA_CONFIG_KEYS,
+  type LogLevel as LambdaLogLevel,
+} from '@reactometer/serverless/config';
 import { DEV_SIGNING_SECRET } from '../dev-secret.js';
 const port = (fallback: number, what: string) =>
   spec({

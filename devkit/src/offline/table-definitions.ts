@@ -27,6 +27,7 @@ export const DEFAULT_LOCAL_TABLE_NAMES: TableNames = {
   states: 'reactometer-local-states',
   counts: 'reactometer-local-counts',
   connections: 'reactometer-local-connections',
+  fanout: 'reactometer-local-fanout',
 };
 
 /** Absolute path of serverless/infra/tables.yml. */
@@ -66,7 +67,7 @@ export interface LocalTableDefinition {
 const PLACEHOLDER = /\$\{self:custom\.tables\.([A-Za-z]+)\}/g;
 
 function isRole(value: string): value is TableRole {
-  return value === 'states' || value === 'counts' || value === 'connections';
+  return value === 'states' || value === 'counts' || value === 'connections' || value === 'fanout';
 }
 
 /** The `Resources` map of tables.yml, untouched (placeholders still in). */
@@ -99,7 +100,7 @@ export function loadTableDefinitions(
     const role = match.length === 1 && match[0]?.[0] === p.TableName ? match[0][1] : undefined;
     if (role === undefined || !isRole(role)) {
       throw new Error(
-        `${file}: ${logicalId}.TableName must be exactly \${self:custom.tables.<states|counts|connections>}, got ${p.TableName}`,
+        `${file}: ${logicalId}.TableName must be exactly \${self:custom.tables.<states|counts|connections|fanout>}, got ${p.TableName}`,
       );
     }
     const ttl = p.TimeToLiveSpecification;

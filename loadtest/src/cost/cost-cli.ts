@@ -53,6 +53,9 @@ export interface CostOptions {
   readonly fdLimit?: number;
   readonly droplet?: string;
   readonly managedMongodbMonthly?: number;
+  /** The fan-out's coalescing window (0: off). */
+  readonly windowMs?: number;
+  readonly hiddenTabTimeoutMinutes?: number;
   readonly freeTier: FreeTierMode;
   /** commander's `--no-logs`. */
   readonly logs: boolean;
@@ -87,6 +90,8 @@ export function costReport(values: CostOptions): string {
     dropletBaseMemoryMb: values.dropletBaseMb ?? d.dropletBaseMemoryMb,
     dropletFdLimit: values.fdLimit ?? d.dropletFdLimit,
     managedMongoMonthly: values.managedMongodbMonthly ?? null,
+    coalesceWindowMs: values.windowMs ?? d.coalesceWindowMs,
+    hiddenTabTimeoutMinutes: values.hiddenTabTimeoutMinutes ?? d.hiddenTabTimeoutMinutes,
     includeLogs: values.logs,
   };
   const mode = values.freeTier;
@@ -112,6 +117,12 @@ export function costReport(values: CostOptions): string {
   const w = Math.max(...serverless.lines.map((l) => l.item.length));
   const lines = [
     `traffic: ${traffic.clients} clients, ${traffic.eventsPerDay} events/day, ${traffic.hoursConnectedPerDay} h connected/day; free tier: ${mode}; prices: us-east-1 / DigitalOcean (loadtest/cost/prices.json)`,
+    a.coalesceWindowMs > 0
+      ? `fan-out: coalesced (${a.coalesceWindowMs} ms window): ${qty(serverless.usage.flushes)} fan-outs for ${qty(serverless.usage.countChanges)} count changes a month (--window-ms 0: one per change)`
+      : 'fan-out: not coalesced (--window-ms 0): one fan-out per count change',
+    a.hiddenTabTimeoutMinutes === null
+      ? 'hidden dashboard tabs stay connected (--hidden-tab-timeout-minutes N closes them)'
+      : `hidden tabs close after ${a.hiddenTabTimeoutMinutes} min (${a.hiddenShare * 100}% of open time hidden, ${a.hiddenStretchMinutes} min at a time)`,
     '',
     'serverless (API Gateway + Lambda arm64 + DynamoDB on-demand + SNS), per month:',
     ...serverless.lines.map(
@@ -175,6 +186,16 @@ export function costProgram(): Command {
     )
     .option('--fd-limit <n>', 'droplet open-file limit (default 20000)', nonNegative)
     .option('--droplet <slug>', 'price this size instead of the smallest that fits')
+    .option(
+      '--window-ms <ms>',
+      'fan-out coalescing window (default 1000, serverless/src/config.ts; 0: off)',
+      numberOption({ integer: true, min: 0, max: 60_000 }),
+    )
+    .option(
+      '--hidden-tab-timeout-minutes <min>',
+      'hidden dashboard tabs close their socket after this long (default: never)',
+      numberOption({ min: 0 }),
+    )
     .option(
       '--managed-mongodb-monthly <usd>',
       'MongoDB as a managed database (price not in prices.json)',

@@ -3,8 +3,8 @@
  * has the formulas and where every default comes from). Pure functions: the prices and every
  * assumption come in as arguments; nothing here reads files or the clock.
  */
-import { DEFAULT_CONNECTIONS_PAGE_SIZE } from '@reactometer/serverless';
-import { maxConnectionsFromLimit } from '@reactometer/shared';
+import { DEFAULT_CONNECTIONS_PAGE_SIZE, FANOUT_DEFAULTS } from '@reactometer/serverless/config';
+import { maxConnectionsFromLimit, workersFor } from '@reactometer/shared';
 
 /** A price that may change above a monthly volume (`upTo` null: no upper bound). */
 export interface PriceTier {
@@ -75,6 +75,22 @@ export interface Assumptions {
   readonly pingIntervalMinutes: number;
   /** API Gateway closes a WebSocket after 2 hours; the dashboard reconnects. */
   readonly maxConnectionHours: number;
+  /**
+   * Coalescing window of the fan-out (FANOUT_WINDOW_MS): quiet time after a fan-out ends before
+   * the next may start; 0: every count change is fanned out on its own.
+   */
+  readonly coalesceWindowMs: number;
+  /** Billed duration of a fan-out invocation that only marks the gate and finds it held. */
+  readonly gateMarkMs: number;
+  /**
+   * A hidden dashboard tab closes its socket after this many minutes (web's hidden-tab timeout);
+   * null: hidden tabs stay connected.
+   */
+  readonly hiddenTabTimeoutMinutes: number | null;
+  /** Share of the hours a dashboard is open during which its tab is hidden. */
+  readonly hiddenShare: number;
+  /** Mean length of one hidden stretch, minutes. */
+  readonly hiddenStretchMinutes: number;
   /** Bytes of one `update` frame (one emoji, absolute count and version). */
   readonly updateBytes: number;
   /** Bytes of one `snapshot` frame (the whole leaderboard). */
@@ -149,6 +165,11 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   recipientShare: 1,
   pingIntervalMinutes: 5,
   maxConnectionHours: 2,
+  coalesceWindowMs: FANOUT_DEFAULTS.windowMs,
+  gateMarkMs: 15,
+  hiddenTabTimeoutMinutes: null,
+  hiddenShare: 0.5,
+  hiddenStretchMinutes: 60,
   updateBytes: 90,
   snapshotBytes: 4_096,
   lambdaMemoryMb: 512,
@@ -189,6 +210,14 @@ export const ASSUMPTION_SOURCES: Readonly<Record<keyof Assumptions, string>> = {
   pingIntervalMinutes:
     'web dashboard keep-alive (docs/api.md: API Gateway drops idle sockets after 10 min)',
   maxConnectionHours: 'API Gateway WebSocket quota: connection duration 2 hours (docs/limits.md)',
+  coalesceWindowMs:
+    'serverless/src/config.ts FANOUT_DEFAULTS.windowMs (FANOUT_WINDOW_MS); 0 prices the fan-out without coalescing',
+  gateMarkMs:
+    'assumed: two conditional DynamoDB writes (mark dirty, try the lease) ~5 ms each, plus the invocation',
+  hiddenTabTimeoutMinutes:
+    'web dashboard: hidden tabs stay connected today (null); issue 9 item 7 closes them after a configurable time, pass --hidden-tab-timeout-minutes',
+  hiddenShare: 'assumed: a dashboard tab is hidden half of the time it is open',
+  hiddenStretchMinutes: 'assumed: a tab stays hidden an hour at a time',
   updateBytes:
     'computed from the protocol: {"type":"update","reactions":[{"emoji":"+1","count":12,"version":40}]} is ~75 bytes',
   snapshotBytes: 'assumed: ~200 emoji x ~45 bytes (fits in one 32 KB metering unit either way)',
@@ -272,6 +301,8 @@ export interface ServerlessUsage {
   readonly messagesInbound: number;
   readonly messagesOutbound: number;
   readonly countChanges: number;
+  /** Fan-outs sent (each reaches every connected dashboard once): count changes, coalesced. */
+  readonly flushes: number;
   readonly httpRequests: number;
   readonly lambdaInvocations: {
     readonly slackEvents: number;
@@ -286,40 +317,93 @@ export interface ServerlessUsage {
   readonly logGb: number;
 }
 
+/**
+ * Flushes per second of a coalesced fan-out for count changes arriving at random (Poisson) at
+ * `changesPerSecond`, when a flush holds the gate for `deadSeconds` (its duration plus the
+ * window): a change during that time joins the next flush, which starts when it ends; a change
+ * after it starts a flush at once. A renewal process with mean gap `dead + e^(-rate x dead) /
+ * rate`: at low rates every change is its own flush, at high rates one flush per `dead`.
+ */
+export function coalescedFlushRate(changesPerSecond: number, deadSeconds: number): number {
+  if (changesPerSecond <= 0) return 0;
+  if (deadSeconds <= 0) return changesPerSecond;
+  return 1 / (deadSeconds + Math.exp(-changesPerSecond * deadSeconds) / changesPerSecond);
+}
+
+/**
+ * Hours a dashboard is connected per day: visible time, plus the start of each hidden stretch
+ * until the hidden-tab timeout closes the socket (all of it without a timeout).
+ */
+export function connectedHours(hoursOpen: number, a: Assumptions): number {
+  if (a.hiddenTabTimeoutMinutes === null) return hoursOpen;
+  const keptWhileHidden = Math.min(1, a.hiddenTabTimeoutMinutes / a.hiddenStretchMinutes);
+  return hoursOpen * (1 - a.hiddenShare + a.hiddenShare * keptWhileHidden);
+}
+
 export function serverlessUsage(traffic: Traffic, a: Assumptions): ServerlessUsage {
   const days = a.daysPerMonth;
   const { clients } = traffic;
-  const connectedMinutesPerDay = traffic.hoursConnectedPerDay * 60;
-  // Every dashboard reconnects when API Gateway ends its connection at the 2-hour limit.
-  const sessionsPerClientDay =
-    traffic.hoursConnectedPerDay > 0
-      ? Math.ceil(traffic.hoursConnectedPerDay / a.maxConnectionHours)
+  const hoursOpen = traffic.hoursConnectedPerDay;
+  const hoursConnected = connectedHours(hoursOpen, a);
+  const connectedMinutesPerDay = hoursConnected * 60;
+  // Every dashboard reconnects when API Gateway ends its connection at the 2-hour limit, and
+  // when a hidden tab that closed its socket is shown again.
+  const reconnectsAfterHiding =
+    a.hiddenTabTimeoutMinutes !== null && a.hiddenTabTimeoutMinutes < a.hiddenStretchMinutes
+      ? (hoursOpen * 60 * a.hiddenShare) / a.hiddenStretchMinutes
       : 0;
+  const sessionsPerClientDay =
+    hoursOpen > 0 ? Math.ceil(hoursConnected / a.maxConnectionHours) + reconnectsAfterHiding : 0;
   const pingsPerClientDay = Math.floor(connectedMinutesPerDay / a.pingIntervalMinutes);
 
   const sessions = clients * sessionsPerClientDay * days;
   const pings = clients * pingsPerClientDay * days;
   const snapshots = sessions; // one getReactions per connection
   const countChanges = traffic.eventsPerDay * a.countChangeShare * days;
-  const recipients = clients * a.recipientShare;
-  const updates = countChanges * recipients;
+  // Dashboards connected when a change happens: the recipient share, of the connected time.
+  const recipients = clients * a.recipientShare * (hoursOpen > 0 ? hoursConnected / hoursOpen : 0);
 
-  // Inbound: ping + getReactions frames. Outbound: pong, snapshot, one update per change per client.
+  const fanoutMs = a.fanoutBaseMs + (a.fanoutMsPer100 * recipients) / 100;
+  // Coalescing: changes spread over the hours dashboards are open; each flush holds the gate for
+  // its own duration plus the window.
+  const coalescing = a.coalesceWindowMs > 0;
+  const changesPerSecond = hoursOpen > 0 ? countChanges / days / (hoursOpen * 3600) : 0;
+  const flushes = coalescing
+    ? coalescedFlushRate(changesPerSecond, (fanoutMs + a.coalesceWindowMs) / 1000) *
+      hoursOpen *
+      3600 *
+      days
+    : countChanges;
+  const updates = flushes * recipients;
+
+  // Inbound: ping + getReactions frames. Outbound: pong, snapshot, one update per flush per client.
   const messagesInbound = pings + snapshots;
   const messagesOutbound =
     pings + snapshots * meteredMessages(a.snapshotBytes) + updates * meteredMessages(a.updateBytes);
 
   const slackInvocations = traffic.eventsPerDay * days;
-  const fanoutInvocations = countChanges; // one SNS message per change
+  // One SNS message (coordinator invocation) per change, plus the workers of sharded flushes.
+  const workers = workersFor(recipients, {
+    threshold: FANOUT_DEFAULTS.shardThreshold,
+    connectionsPerWorker: FANOUT_DEFAULTS.connectionsPerWorker,
+    maxWorkers: FANOUT_DEFAULTS.maxWorkers,
+  });
+  const fanoutInvocations = countChanges + flushes * (workers - 1);
   // $connect + $disconnect per session, one invocation per ping and per getReactions.
   const wsInvocations = sessions * 2 + pings + snapshots;
   const reconcileInvocations = a.reconcileRunsPerMonth;
 
-  const fanoutMs = a.fanoutBaseMs + (a.fanoutMsPer100 * recipients) / 100;
+  // A holder waits out the window before a trailing flush: when a change arrived meanwhile.
+  const trailingShare = coalescing
+    ? 1 - Math.exp(-changesPerSecond * ((fanoutMs + a.coalesceWindowMs) / 1000))
+    : 0;
+  const fanoutBilledMs = coalescing
+    ? countChanges * a.gateMarkMs + flushes * (fanoutMs + trailingShare * a.coalesceWindowMs)
+    : countChanges * fanoutMs;
   const gb = (mb: number) => mb / 1024;
   const lambdaGbSeconds =
     (slackInvocations * a.slackEventMs * gb(a.lambdaMemoryMb) +
-      fanoutInvocations * fanoutMs * gb(a.fanoutMemoryMb) +
+      fanoutBilledMs * gb(a.fanoutMemoryMb) +
       wsInvocations * a.wsRouteMs * gb(a.lambdaMemoryMb) +
       reconcileInvocations * a.reconcileMs * gb(a.lambdaMemoryMb)) /
     1000;
@@ -334,7 +418,12 @@ export function serverlessUsage(traffic: Traffic, a: Assumptions): ServerlessUsa
   // Fan-out: eventually consistent Scan of the connections table, page by page.
   const pages = Math.max(1, Math.ceil(recipients / a.connectionPageSize));
   const pageBytes = Math.min(recipients, a.connectionPageSize) * a.connectionItemBytes;
-  const fanoutRru = fanoutInvocations * pages * readUnits(pageBytes, false);
+  const fanoutRru = flushes * pages * readUnits(pageBytes, false);
+  // The gate (serverless/src/adapters/dynamodb-fanout-gate.ts): each change marks and tries the
+  // lease (two writes); each flush takes the set and releases (two writes), reads its counts and
+  // looks at the set once more (two consistent reads).
+  const gateWru = coalescing ? countChanges * 2 + flushes * 2 : 0;
+  const gateRru = coalescing ? flushes * 2 : 0;
   // WebSocket routes: $connect PutItem, $disconnect DeleteItem, ping and getReactions re-put the
   // connection record ("touch"); getReactions also Scans the counts table consistently.
   const connectionWru = writeUnits(a.connectionItemBytes);
@@ -350,7 +439,7 @@ export function serverlessUsage(traffic: Traffic, a: Assumptions): ServerlessUsa
     (slackInvocations + fanoutInvocations + wsInvocations + reconcileInvocations) *
       a.platformLogBytes +
     slackInvocations * a.slackEventLogBytes +
-    fanoutInvocations * a.fanoutLogBytes +
+    flushes * a.fanoutLogBytes +
     wsInvocations * a.wsLogBytes;
 
   return {
@@ -359,6 +448,7 @@ export function serverlessUsage(traffic: Traffic, a: Assumptions): ServerlessUsa
     messagesInbound,
     messagesOutbound,
     countChanges,
+    flushes,
     httpRequests: slackInvocations,
     lambdaInvocations: {
       slackEvents: slackInvocations,
@@ -367,8 +457,8 @@ export function serverlessUsage(traffic: Traffic, a: Assumptions): ServerlessUsa
       reconcile: reconcileInvocations,
     },
     lambdaGbSeconds,
-    dynamoWru: eventWru + wsWru,
-    dynamoRru: eventRru + fanoutRru + snapshotRru + reconcileRru,
+    dynamoWru: eventWru + wsWru + gateWru,
+    dynamoRru: eventRru + fanoutRru + snapshotRru + reconcileRru + gateRru,
     snsPublishes: countChanges,
     logGb: a.includeLogs ? logBytes / 1e9 : 0,
   };

@@ -5,6 +5,7 @@
  */
 import type { ChartSpec } from './charts.js';
 import type { Trend } from '@reactometer/devkit';
+import type { ModelledAws } from '../model/report-model.js';
 import type { StepResult, Summary } from './summary.js';
 
 export interface RunMeta {
@@ -328,10 +329,80 @@ function chartSection(charts: readonly ChartSpec[]): string {
   return out.join('\n');
 }
 
+/** The modelled-for-AWS section: the model's table, its check against the stand-in, its assumptions. */
+function awsSection(aws: ModelledAws): string {
+  const out: string[] = ['## Serverless on AWS (modelled)', ''];
+  out.push(
+    `**Modelled-for-AWS, not measured**: \`npm run model\` (\`loadtest/src/model/\`) runs the fan-out simulation that the stand-in check below validates, with AWS's quotas and published latencies (\`loadtest/cost/aws-model.json\`, each with its source or marked ASSUMPTION) and the deployed design's defaults. One update is the leading edge (nothing else pending); the sustained figures are at Slack's cap of ${aws.eventsPerSecond} count changes/s.`,
+    '',
+  );
+  out.push(
+    table({
+      head: [
+        'dashboards',
+        'workers',
+        'p50 ms',
+        'p99 ms',
+        'finish ms',
+        'requests/s (sustained)',
+        'busiest second',
+        'under throttle',
+        'Lambda concurrency',
+        'cost/month at that rate',
+      ],
+      rows: aws.rows.map((r) => [
+        r.clients,
+        r.workers,
+        fmt(r.p50Ms, 0),
+        fmt(r.p99Ms, 0),
+        fmt(r.finishMs, 0),
+        Math.round(r.peakRequestsPerSecond),
+        Math.round(r.busiestSecondRequests),
+        r.underThrottle ? 'yes' : 'NO',
+        r.lambdaConcurrency,
+        `$${Math.round(r.monthlyCostUsd).toLocaleString('en-US')}`,
+      ]),
+    }),
+    '',
+  );
+  out.push('### The model checked against the @connections stand-in', '');
+  if (aws.standinCheck === null) {
+    out.push(
+      `_Not run${aws.standinCheckError ? `: ${aws.standinCheckError}` : ''}._ \`npm run bench -w serverless\` prints it.`,
+      '',
+    );
+  } else {
+    out.push(
+      "Stand-in: the real sharded fan-out on dynalite against the AWS-like @connections stand-in (injected 20 ms round trip, 2,000/s throttle, 2 workers), and the model given this machine's parameters measured in the same run.",
+      '',
+      table({
+        head: ['connections', 'measured finish ms (stand-in)', 'modelled finish ms', 'error'],
+        rows: aws.standinCheck.map((c) => [
+          c.connections,
+          fmt(c.measuredMs, 0),
+          fmt(c.modelledMs, 0),
+          `${c.error >= 0 ? '+' : ''}${fmt(c.error * 100, 1)}%`,
+        ]),
+      }),
+      '',
+    );
+  }
+  out.push('### Assumptions of the model', '');
+  out.push(
+    table({
+      head: ['parameter', 'value', 'status', 'unit'],
+      rows: aws.assumptions.map((a) => [a.name, a.value, a.status, a.unit]),
+    }),
+    '',
+  );
+  return out.join('\n');
+}
+
 export function renderReport(
   meta: RunMeta,
   summaries: readonly Summary[],
   charts: readonly ChartSpec[],
+  aws?: ModelledAws,
 ): string {
   const targets = Object.keys(meta.targets);
   const heads = headlines(summaries, targets);
@@ -384,7 +455,7 @@ export function renderReport(
     [
       '- **Droplet: measured.** The real server process (Express + ws) with FerretDB (SQLite) as its MongoDB, as it would run on a droplet, on this machine. Its connection ceiling here is the WebSocket cap it derives from the open-file limit (a process may open 20,000 files on this machine); on a droplet it would be whatever `ulimit -n`, memory and CPU allow.',
       '- **Serverless: local emulation, measured.** serverless-offline runs API Gateway (HTTP + WebSocket), every Lambda function *in one Node process*, serverless-offline-sns for SNS, and dynalite for DynamoDB. Its latency, throughput, connection ceiling and memory say how the emulator behaves on 2 cores, **not** how API Gateway + Lambda + DynamoDB behave in AWS: there, connections are held by API Gateway (no process of ours pays for them), functions scale out to many execution environments, and the hard limits are quotas (500 new connections/s per account and region, 10-minute idle timeout, 2-hour connection lifetime, account Lambda concurrency).',
-      '- **Serverless on AWS: modelled, not measured here.** See [cost-model.md](cost-model.md) for monthly cost at given traffic and [limits.md](limits.md) for the quotas; the k6 scripts in `loadtest/k6/` run these same scenarios against a deployed stack.',
+      '- **Serverless on AWS: modelled, not measured here.** The "serverless on AWS (modelled)" column and section come from `npm run model` (the fan-out simulation, checked against the AWS-like @connections stand-in, with AWS quotas and published latencies); see [limits.md](limits.md) for the quotas and [cost-model.md](cost-model.md) for the bill. The k6 scripts in `loadtest/k6/` run these same scenarios against a deployed stack.',
       '- "Other deployment CPU ms" is what the deployment *not* under test burned during the step (each step first waits up to 30 s for it to go idle): the serverless emulator keeps working on a backlog (fan-outs, $disconnects) long after its own step, on the same 2 cores. Where it is large, that step measured both.',
       "- Server CPU and memory are read from `/proc` every second for the server's processes: the droplet process plus FerretDB; the serverless host process (dynalite) plus serverless-offline and every process it starts.",
       "- **The droplet's ingest ceiling here is its database's.** FerretDB v1 on SQLite spends about 4x the droplet's own CPU per Slack event (`npm run bench -w legacy-server`: droplet 7.8 ms, FerretDB 32 ms per event on 2026-11-27), so the droplet's ingest rows measure FerretDB on 2 shared cores, not Express or a real MongoDB (not installable here). dynalite is lighter, which is why serverless-local ingests more locally; neither says anything about DynamoDB or MongoDB in production.",
@@ -392,40 +463,89 @@ export function renderReport(
     '',
   );
   lines.push('## Headline figures', '');
+  lines.push(
+    'Every figure says how it was obtained: **measured-here** (this run, on this machine), **emulated** (measured here against the local serverless emulator), **stand-in** (measured here against the AWS-like @connections stand-in), **modelled-for-AWS** (`npm run model`, parameters in `loadtest/cost/aws-model.json`).',
+    '',
+  );
   const hrows: Table['rows'] = [];
+  const heads_ = heads;
+  const modelAt = (n: number) => aws?.rows.find((r) => r.clients === n);
+  const awsCell = (v: string | undefined) => (aws === undefined ? 'not computed' : v);
   hrows.push([
     'max concurrent connections held (connection-scaling)',
-    ...heads.map((h) =>
+    ...heads_.map((h) =>
       h.maxHeld === undefined
         ? undefined
         : `${h.maxHeld}${h.stoppedAt ? ` (stopped ${h.stoppedAt})` : ''}`,
     ),
+    awsCell('held by API Gateway, not by a process of ours (quota: 500 new connections/s)'),
   ]);
   hrows.push([
     'server memory per idle connection',
-    ...heads.map((h) =>
+    ...heads_.map((h) =>
       h.bytesPerIdleConnection === undefined
         ? undefined
         : `${kib(h.bytesPerIdleConnection)} KiB (at ${h.bytesMeasuredAt} connections)`,
     ),
+    awsCell('none of ours'),
   ]);
-  for (const n of fanSizes)
+  for (const n of fanSizes) {
+    const m = modelAt(n);
     hrows.push([
       `delivery p99 at ${n} clients (fan-out)`,
-      ...heads.map((h) =>
+      ...heads_.map((h) =>
         h.deliveryP99[n] === undefined ? 'not reached' : `${fmt(h.deliveryP99[n])} ms`,
       ),
+      awsCell(m === undefined ? undefined : `${fmt(m.p99Ms)} ms (one update)`),
     ]);
+  }
+  if (aws !== undefined) {
+    for (const m of aws.rows.filter((r) => !fanSizes.includes(r.clients)))
+      hrows.push([
+        `delivery p50 / p99 of one update to ${m.clients.toLocaleString('en-US')} dashboards`,
+        ...heads_.map(() => 'not measured'),
+        `${fmt(m.p50Ms, 0)} / ${fmt(m.p99Ms, 0)} ms`,
+      ]);
+    hrows.push([
+      `largest N under the API Gateway throttle at Slack's event cap (${aws.eventsPerSecond} events/s)`,
+      ...heads_.map((h) =>
+        h.target === 'droplet'
+          ? 'no API throttle; one process, capped by its open-file limit'
+          : 'the emulator has no throttle',
+      ),
+      aws.largestUnderThrottle === null
+        ? 'beyond 2,000,000'
+        : `${aws.largestUnderThrottle.toLocaleString('en-US')} dashboards`,
+    ]);
+    const c = aws.cost;
+    hrows.push([
+      `monthly cost, ${c.clients.toLocaleString('en-US')} dashboards, ${c.eventsPerDay.toLocaleString('en-US')} events/day, ${c.hoursConnectedPerDay} h/day (cost model)`,
+      ...heads_.map((h) =>
+        h.target === 'droplet'
+          ? `$${c.droplet.toFixed(2)} (${c.dropletSize ?? 'no size fits'}, priced)`
+          : 'no bill (emulator)',
+      ),
+      `$${c.awsCoalesced.toFixed(2)} coalesced ($${c.awsUncoalesced.toFixed(2)} without)`,
+    ]);
+  }
   lines.push(
     table({
       head: [
         'figure',
-        ...targets.map((t) => (t === 'serverless-local' ? 'serverless-local (emulation)' : t)),
+        ...targets.map((t) =>
+          t === 'serverless-local'
+            ? 'serverless-local (emulation)'
+            : t === 'droplet'
+              ? 'droplet (measured)'
+              : t,
+        ),
+        'serverless on AWS (modelled)',
       ],
       rows: hrows,
     }),
     '',
   );
+  if (aws !== undefined) lines.push(awsSection(aws), '');
   lines.push('## Deployments as run', '');
   lines.push(
     table({

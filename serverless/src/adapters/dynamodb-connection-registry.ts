@@ -4,7 +4,7 @@ import {
   ScanCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRecord, ConnectionRegistry } from '@reactometer/shared';
+import type { ConnectionRecord, ConnectionRegistry, ScanSegment } from '@reactometer/shared';
 import { toStoreError } from './dynamodb-client.js';
 
 export interface DynamoConnectionRegistryOptions {
@@ -68,7 +68,10 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  async *pages(nowSeconds: number): AsyncIterable<readonly ConnectionRecord[]> {
+  async *pages(
+    nowSeconds: number,
+    segment?: ScanSegment,
+  ): AsyncIterable<readonly ConnectionRecord[]> {
     let startKey: Item | undefined;
     try {
       do {
@@ -86,6 +89,11 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
             // Eventually consistent (half the cost): a connection made a moment ago may miss one
             // update, but every dashboard asks for a snapshot right after connecting.
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+            // A parallel Scan: DynamoDB splits the table into `total` disjoint segments by key
+            // hash, so the workers of a sharded fan-out never see the same connection.
+            ...(segment === undefined || segment.total <= 1
+              ? {}
+              : { Segment: segment.index, TotalSegments: segment.total }),
           }),
         );
         // Limit counts items before the filter, so a page can come back empty while more follow.

@@ -1,26 +1,48 @@
 /**
- * The fan-out: subscribed to the count-changes topic, it forwards each `update` message to every
- * live connection through the API Gateway management API (the algorithm is the core's `fanOut`:
- * bounded concurrency, a 410 removes that connection id only, throttles back off).
+ * The fan-out coordinator: subscribed to the count-changes topic. Each count change marks its
+ * emoji dirty on the fan-out gate and tries to take the gate's lease; whoever holds it flushes the
+ * latest counts of every emoji changed since the last flush to every dashboard, at most once per
+ * window (`coalesce` in the core has the protocol). A flush is sharded above a threshold: this
+ * invocation delivers segment 0 and invokes `fanoutWorker` for the others, each within its slice
+ * of the account's API Gateway throttle.
  *
- * Messages carry absolute counts and versions, so SNS's at-least-once delivery and Lambda's retry
- * of a failed invocation are harmless: a repeated update changes nothing on a dashboard.
+ * With FANOUT_WINDOW_MS=0 coalescing is off: each message is fanned out on its own, as it came.
+ * Messages carry absolute counts and versions either way, so SNS's at-least-once delivery and
+ * Lambda's retry of a failed invocation are harmless.
  */
+import { randomUUID } from 'node:crypto';
 import type { Context, SNSEvent } from 'aws-lambda';
-import { fanOut, serverMessageSchema, systemClock, type FanOutReport } from '@reactometer/shared';
+import {
+  coalesce,
+  serverMessageSchema,
+  systemClock,
+  type CoalesceReport,
+} from '@reactometer/shared';
 import { createComposition } from '../composition.js';
-import { requireManagementEndpoint } from '../config.js';
+import { createFanOutComposition } from '../fanout/fanout-composition.js';
+import { runSegment, type SegmentEvent, type SegmentSummary } from '../fanout/segment.js';
+import { createShardedFlush, type FlushSummary } from '../fanout/sharded-flush.js';
 import { METRIC, MetricUnit, errorText } from '../observability.js';
 
 const app = createComposition(process.env);
-const registry = app.registry();
-const senderConfig = app.senderConfig();
-const sender = app.sender(requireManagementEndpoint(senderConfig));
+const fan = createFanOutComposition(app);
+const fanOutConfig = fan.config();
+// Built now: a missing endpoint or table fails the cold start, naming the variable.
+const segmentDeps = fan.segmentDeps();
 const logger = app.logger();
 const metrics = app.metrics();
 
-/** The frame to forward, serialised once; null for a message that is not an `update`. */
-export function parseUpdate(message: string): string | null {
+/** What the coordinator invokes itself with to hand a pending flush over (see `coalesce`). */
+export const RESUME_EVENT = { kind: 'fanout-resume' } as const;
+type ResumeEvent = typeof RESUME_EVENT;
+
+/** Time kept back from the Lambda timeout: a flush must finish and the gate be released. */
+const SAFETY_MS = 10_000;
+
+/** An `update` message: its frame serialised once, and its emoji; null for anything else. */
+export function parseUpdate(
+  message: string,
+): { readonly frame: string; readonly emojis: string[] } | null {
   let json: unknown;
   try {
     json = JSON.parse(message);
@@ -29,57 +51,125 @@ export function parseUpdate(message: string): string | null {
   }
   const parsed = serverMessageSchema.safeParse(json);
   if (!parsed.success || parsed.data.type !== 'update') return null;
-  return JSON.stringify(parsed.data);
+  return {
+    frame: JSON.stringify(parsed.data),
+    emojis: parsed.data.reactions.map((r) => r.emoji),
+  };
+}
+
+const runHere = (event: SegmentEvent): Promise<SegmentSummary> => runSegment(event, segmentDeps);
+
+function record(summary: FlushSummary, extra: Record<string, unknown>): void {
+  metrics.addMetric(METRIC.connections, MetricUnit.Count, summary.attempted);
+  metrics.addMetric(METRIC.messagesDelivered, MetricUnit.Count, summary.delivered);
+  metrics.addMetric(METRIC.goneConnections, MetricUnit.Count, summary.gone);
+  metrics.addMetric(METRIC.failedDeliveries, MetricUnit.Count, summary.failed);
+  metrics.addMetric(METRIC.throttledSends, MetricUnit.Count, summary.throttled);
+  metrics.addMetric(METRIC.fanOutDuration, MetricUnit.Milliseconds, summary.durationMs);
+  const line = {
+    ...extra,
+    flushId: summary.flushId,
+    workers: summary.workers,
+    attempted: summary.attempted,
+    delivered: summary.delivered,
+    gone: summary.gone,
+    failed: summary.failed,
+    throttled: summary.throttled,
+    segmentsFailed: summary.segmentsFailed,
+    durationMs: summary.durationMs,
+  };
+  if (summary.failed > 0 || summary.segmentsFailed > 0)
+    logger.warn('fan-out', { ...line, failedIds: summary.failedIds });
+  else logger.info('fan-out', line);
+}
+
+export interface FanOutResult {
+  readonly reports: FlushSummary[];
+  /** Absent with coalescing off. */
+  readonly coalesce?: CoalesceReport;
+}
+
+function isResume(event: SNSEvent | ResumeEvent): event is ResumeEvent {
+  return (event as ResumeEvent).kind === RESUME_EVENT.kind;
 }
 
 export async function handler(
-  event: SNSEvent,
+  event: SNSEvent | ResumeEvent,
   context?: Context,
-): Promise<{ readonly reports: FanOutReport[] }> {
-  const reports: FanOutReport[] = [];
+): Promise<FanOutResult> {
+  const reports: FlushSummary[] = [];
+  const remainingMs = () => context?.getRemainingTimeInMillis?.() ?? 300_000;
+  const flush = createShardedFlush({
+    shards: fanOutConfig.shards,
+    throttle: fanOutConfig.throttle,
+    runHere,
+    runElsewhere: async (segment) =>
+      (await fan
+        .invoker()
+        .invoke(
+          fanOutConfig.workerFunction,
+          segment,
+          Math.max(1_000, remainingMs() - SAFETY_MS),
+        )) as SegmentSummary,
+    onSegmentFailed: (segment, err) =>
+      logger.error('fan-out worker failed', {
+        flushId: segment.flushId,
+        segment: segment.segment,
+        error: errorText(err),
+      }),
+  });
   try {
-    for (const record of event.Records ?? []) {
-      const data = parseUpdate(record.Sns?.Message ?? '');
-      if (data === null) {
-        // Retrying cannot fix a malformed message; drop it loudly instead of failing the batch.
-        logger.error('fan-out skipped a message that is not an update', {
-          messageId: record.Sns?.MessageId,
-          message: String(record.Sns?.Message ?? '').slice(0, 500),
+    const updates = isResume(event)
+      ? []
+      : (event.Records ?? []).flatMap((rec) => {
+          const update = parseUpdate(rec.Sns?.Message ?? '');
+          if (update === null) {
+            // Retrying cannot fix a malformed message; drop it loudly instead of failing the batch.
+            logger.error('fan-out skipped a message that is not an update', {
+              messageId: rec.Sns?.MessageId,
+              message: String(rec.Sns?.Message ?? '').slice(0, 500),
+            });
+            return [];
+          }
+          return [update];
         });
-        continue;
+
+    if (fanOutConfig.windowMs === 0) {
+      for (const update of updates) {
+        // No gate, so no count of the last fan-out to size this one by: FANOUT_WORKERS or one.
+        const summary = await flush(update.frame, null);
+        reports.push(summary);
+        record(summary, { awsRequestId: context?.awsRequestId });
       }
-      // A store outage throws out of here: Lambda retries the async invocation, which is safe.
-      const report = await fanOut(data, {
-        registry,
-        sender,
-        clock: systemClock,
-        concurrency: senderConfig.concurrency,
-        maxAttempts: senderConfig.maxAttempts,
-        baseBackoffMs: senderConfig.baseBackoffMs,
-      });
-      reports.push(report);
-      metrics.addMetric(METRIC.connections, MetricUnit.Count, report.attempted);
-      metrics.addMetric(METRIC.messagesDelivered, MetricUnit.Count, report.delivered);
-      metrics.addMetric(METRIC.goneConnections, MetricUnit.Count, report.gone.length);
-      metrics.addMetric(METRIC.failedDeliveries, MetricUnit.Count, report.failed.length);
-      metrics.addMetric(METRIC.throttledSends, MetricUnit.Count, report.throttled);
-      metrics.addMetric(METRIC.fanOutDuration, MetricUnit.Milliseconds, report.durationMs);
-      const line = {
-        awsRequestId: context?.awsRequestId,
-        messageId: record.Sns?.MessageId,
-        attempted: report.attempted,
-        delivered: report.delivered,
-        gone: report.gone.length,
-        failed: report.failed.length,
-        throttled: report.throttled,
-        durationMs: report.durationMs,
-      };
-      if (report.failed.length > 0)
-        logger.warn('fan-out', { ...line, failedIds: report.failed.slice(0, 20) });
-      else logger.info('fan-out', line);
+      return { reports };
     }
-    return { reports };
+
+    let lastFlushMs = 0;
+    const report = await coalesce(
+      updates.flatMap((u) => u.emojis),
+      {
+        gate: fan.gate(),
+        counts: fan.countsReader(),
+        clock: systemClock,
+        holder: context?.awsRequestId ?? randomUUID(),
+        windowMs: fanOutConfig.windowMs,
+        leaseMs: fanOutConfig.leaseMs,
+        flush: async (frame, previousConnections) => {
+          const summary = await flush(frame, previousConnections);
+          reports.push(summary);
+          record(summary, { awsRequestId: context?.awsRequestId });
+          return { connections: summary.connections };
+        },
+        onFlush: (f) => (lastFlushMs = f.endedAt - f.startedAt),
+        // Hold on only while another window and flush like the last one fit in the time left.
+        mayContinue: () => remainingMs() > 2 * lastFlushMs + fanOutConfig.windowMs + SAFETY_MS,
+        handOff: () =>
+          fan.invoker().invokeAsync(context?.functionName ?? 'fanout', RESUME_EVENT, 5_000),
+      },
+    );
+    return { reports, coalesce: report };
   } catch (err) {
+    // A store outage throws out of here: Lambda retries the async invocation, which is safe.
     logger.error('fan-out failed', {
       awsRequestId: context?.awsRequestId,
       error: errorText(err),

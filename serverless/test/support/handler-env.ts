@@ -29,6 +29,8 @@ export async function startHandlerBackend(): Promise<HandlerBackend> {
     STATES_TABLE: tables.states,
     COUNTS_TABLE: tables.counts,
     CONNECTIONS_TABLE: tables.connections,
+    FANOUT_GATE_TABLE: tables.fanout,
+    FANOUT_WORKER_FUNCTION: 'reactometer-test-fanoutWorker',
     DYNAMODB_ENDPOINT: dynalite.endpoint,
     LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

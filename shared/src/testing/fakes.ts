@@ -5,6 +5,7 @@ import type {
   ConnectionRegistry,
   EmojiCount,
   Publisher,
+  ScanSegment,
 } from '../ports.js';
 import type { AppendOutcome, EventInbox } from '../inbox/event-inbox.js';
 import type { ReactionEvent } from '../slack/events.js';
@@ -46,7 +47,17 @@ export class RecordingPublisher implements Publisher {
   }
 }
 
-/** Connections in memory; `pages` yields pages of `pageSize`. */
+/** A stable hash of a string (FNV-1a, 32 bits): which segment an id falls in. */
+export function segmentOf(id: string, total: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % total;
+}
+
+/** Connections in memory; `pages` yields pages of `pageSize`, of one segment when asked. */
 export class InMemoryConnectionRegistry implements ConnectionRegistry {
   readonly records = new Map<string, ConnectionRecord>();
   constructor(private readonly pageSize = 100) {}
@@ -56,8 +67,15 @@ export class InMemoryConnectionRegistry implements ConnectionRegistry {
   async remove(id: string): Promise<void> {
     this.records.delete(id);
   }
-  async *pages(nowSeconds: number): AsyncIterable<readonly ConnectionRecord[]> {
-    const live = [...this.records.values()].filter((r) => r.expiresAt > nowSeconds);
+  async *pages(
+    nowSeconds: number,
+    segment?: ScanSegment,
+  ): AsyncIterable<readonly ConnectionRecord[]> {
+    const live = [...this.records.values()].filter(
+      (r) =>
+        r.expiresAt > nowSeconds &&
+        (segment === undefined || segmentOf(r.id, segment.total) === segment.index),
+    );
     for (let i = 0; i < live.length; i += this.pageSize) yield live.slice(i, i + this.pageSize);
   }
 }
