@@ -3,13 +3,13 @@
  * A repeatable fault run (see chaos-run.ts): everything it starts listens on 127.0.0.1 only, it
  * sends a fixed number of events, and every wait has a deadline.
  */
-import { createCommand, numberOption, runCli } from '@reactometer/cli';
+import { CliError, EXIT, Option, createCommand, numberOption, runCli } from '@reactometer/cli';
 import { runChaos, type ChaosResult } from './chaos-run.js';
 import type { ChaosTarget } from './chaos-target.js';
 import { startDropletTarget } from './droplet-target.js';
 
 interface Options {
-  readonly target: string;
+  readonly target?: string;
   readonly events: number;
   readonly rate: number;
   readonly outageSeconds?: number;
@@ -25,15 +25,10 @@ const program = createCommand(
   'npm run chaos',
   "Sends signed Slack traffic with Slack's retry schedule (compressed) to a local deployment while its database is SIGKILLed twice (once held down past the retry window), its application process once, and dashboards drop throughout; then checks the counts. Local only (127.0.0.1).",
 )
-  .requiredOption(
-    '--target <name>',
-    `deployment to run against: ${TARGETS.join(' or ')}`,
-    (raw) => {
-      if (!(TARGETS as readonly string[]).includes(raw)) {
-        throw new Error(`--target must be one of ${TARGETS.join(', ')}`);
-      }
-      return raw;
-    },
+  .addOption(
+    new Option('--target <deployment>', 'deployment to run against (required)').choices([
+      ...TARGETS,
+    ]),
   )
   .option(
     '--events <n>',
@@ -89,6 +84,9 @@ function summary(r: ChaosResult): string {
 }
 
 await runCli<Options>(program, async (o) => {
+  if (o.target === undefined) {
+    throw new CliError(`--target is required: ${TARGETS.join(' or ')}`, EXIT.usage);
+  }
   const log = o.json === true ? () => undefined : (line: string) => console.log(line);
   const retryWindowS = 300 / o.compress;
   const outageSeconds = o.outageSeconds ?? Math.ceil(retryWindowS + 15);
