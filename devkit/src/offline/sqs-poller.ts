@@ -52,56 +52,91 @@ function sqsEvent(messages: readonly Message[], queueArn: string) {
   };
 }
 
-export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
-  const stats = { invocations: 0, deleted: 0, failed: 0 };
-  let running = true;
-  const invokeUrl = `${options.lambdaEndpoint}/2015-03-31/functions/${options.functionName}/invocations`;
+/** Invokes the counting function with one SQS event; resolves with its `batchItemFailures`. */
+export type InvokeBatch = (event: ReturnType<typeof sqsEvent>) => Promise<{
+  batchItemFailures?: readonly { readonly itemIdentifier?: string }[];
+}>;
 
-  const pollOnce = async (): Promise<void> => {
-    const received = await options.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.queueUrl,
-        MaxNumberOfMessages: options.batchSize ?? 10,
-        // Short long-polls: a stop waits at most this long.
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    const messages = received.Messages ?? [];
-    if (messages.length === 0) return;
-    stats.invocations++;
-    let failedIds: Set<string>;
-    try {
-      const res = await fetch(invokeUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(sqsEvent(messages, options.queueArn)),
-      });
-      const text = await res.text();
-      const result = JSON.parse(text) as {
-        batchItemFailures?: { itemIdentifier?: string }[];
-        errorMessage?: string;
-      } | null;
-      if (res.status !== 200 || typeof result?.errorMessage === 'string') {
-        throw new Error(`invocation failed: ${res.status} ${text.slice(0, 200)}`);
-      }
-      failedIds = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier ?? ''));
-    } catch (err) {
-      // The whole batch comes back after the visibility timeout, as on AWS.
-      stats.failed += messages.length;
-      options.onError?.(err);
-      return;
-    }
-    const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
-    stats.failed += messages.length - done.length;
-    if (done.length === 0) return;
+/**
+ * One turn of an event source mapping: receive up to `batchSize` messages, invoke, delete those
+ * not reported as failed. Resolves with how many were received, deleted and left to come back.
+ * A failed invocation leaves the whole batch to come back after the visibility timeout.
+ */
+export async function pumpOnce(options: {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly invoke: InvokeBatch;
+  readonly batchSize?: number;
+  readonly waitTimeSeconds?: number;
+}): Promise<{ received: number; deleted: number; failed: number; error?: unknown }> {
+  const received = await options.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: options.batchSize ?? 10,
+      WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  const messages = received.Messages ?? [];
+  if (messages.length === 0) return { received: 0, deleted: 0, failed: 0 };
+  let failedIds: Set<string>;
+  try {
+    const result = await options.invoke(sqsEvent(messages, options.queueArn));
+    failedIds = new Set((result.batchItemFailures ?? []).map((f) => f.itemIdentifier ?? ''));
+  } catch (error) {
+    return { received: messages.length, deleted: 0, failed: messages.length, error };
+  }
+  const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
+  if (done.length > 0) {
     await options.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: options.queueUrl,
         Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
       }),
     );
-    stats.deleted += done.length;
+  }
+  return { received: messages.length, deleted: done.length, failed: messages.length - done.length };
+}
+
+/** Invokes a function through serverless-offline's Lambda invoke API. */
+export function invokeOverHttp(lambdaEndpoint: string, functionName: string): InvokeBatch {
+  const url = `${lambdaEndpoint}/2015-03-31/functions/${functionName}/invocations`;
+  return async (event) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+    });
+    const text = await res.text();
+    const result = JSON.parse(text) as {
+      batchItemFailures?: { itemIdentifier?: string }[];
+      errorMessage?: string;
+    } | null;
+    if (res.status !== 200 || result === null || typeof result.errorMessage === 'string') {
+      throw new Error(`invocation failed: ${res.status} ${text.slice(0, 200)}`);
+    }
+    return result;
+  };
+}
+
+export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
+  const stats = { invocations: 0, deleted: 0, failed: 0 };
+  let running = true;
+  const invoke = invokeOverHttp(options.lambdaEndpoint, options.functionName);
+
+  const pollOnce = async (): Promise<void> => {
+    const turn = await pumpOnce({
+      sqs: options.sqs,
+      queueUrl: options.queueUrl,
+      queueArn: options.queueArn,
+      invoke,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    });
+    if (turn.received > 0) stats.invocations++;
+    stats.deleted += turn.deleted;
+    stats.failed += turn.failed;
+    if (turn.error !== undefined) options.onError?.(turn.error);
   };
 
   const loops = Array.from({ length: options.pollers ?? 2 }, async () => {

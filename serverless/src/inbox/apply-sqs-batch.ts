@@ -22,8 +22,8 @@ export interface InboxRecord {
   readonly messageId: string;
   readonly body: string;
   readonly attributes: {
-    readonly MessageGroupId?: string;
-    readonly ApproximateReceiveCount?: string;
+    readonly MessageGroupId?: string | undefined;
+    readonly ApproximateReceiveCount?: string | undefined;
   };
 }
 
