@@ -133,11 +133,10 @@ export function createComposition(rawEnv: Env): Composition {
     });
   });
 
-  const slackDeps = once((): InboxSlackDeps => ({
-    inbox: inbox(),
-    clock: systemClock,
-    signingSecret: loadSlackConfig(env).signingSecret,
-  }));
+  const slackDeps = once((): InboxSlackDeps => {
+    const { signingSecret } = loadSlackConfig(env);
+    return { inbox: inbox(), clock: systemClock, signingSecret };
+  });
 
   const countingDeps = once((): CountingDeps => {
     const publish = loadPublishConfig(env);

@@ -55,13 +55,15 @@ export async function applySqsBatch(
     try {
       const event = decodeInboxEvent(record.body);
       const outcome = await applyReactionEvent(event, deps);
-      // Counted, but the pending marker is still set: the redelivery (after the lease) settles it
-      // with an exact recount, so the message stays in the queue until then.
-      if (outcome.kind === 'changed' && outcome.settleError !== undefined)
-        throw outcome.settleError;
       const { level, fields } = appliedOutcome(outcome);
       logger?.[level]('inbox event applied', { eventId: event.eventId, ...fields });
       applied.push(outcome);
+      // Counted, but the pending marker is still set: the redelivery (after the lease) settles it
+      // with an exact recount, so the message stays in the queue until then.
+      if (outcome.kind === 'changed' && outcome.settleError !== undefined) {
+        failedGroups.add(group);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
     } catch (err) {
       failedGroups.add(group);
       batchItemFailures.push({ itemIdentifier: record.messageId });
