@@ -53,6 +53,12 @@ export interface DeploymentContractOptions {
    * long (default 15 s). A deployment without an inbox field is read at once.
    */
   readonly settleTimeoutMs?: number;
+  /**
+   * How old a count a read may serve once the inbox has drained (a deployment that caches reads,
+   * like serverless's per-container `COUNTS_CACHE_MS`); the suite waits this long more before it
+   * reads. Default 0 (the droplet's reads are updated by its own writes).
+   */
+  readonly readStaleMs?: number;
 }
 
 interface HttpResult {
@@ -296,7 +302,10 @@ export function describeDeploymentContract(
       for (;;) {
         const res = await http('GET', '/healthz');
         const inbox = (res.json as { inbox?: { pending?: unknown } } | undefined)?.inbox;
-        if (inbox === undefined || inbox.pending === 0) return;
+        if (inbox === undefined || inbox.pending === 0) {
+          if ((options.readStaleMs ?? 0) > 0) await sleep(options.readStaleMs ?? 0);
+          return;
+        }
         if (Date.now() > deadline) {
           throw new Error(`the inbox still held ${String(inbox.pending)} events after the wait`);
         }
