@@ -7,6 +7,7 @@
  * each other, of their order and of data already in the store.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAX_CLIENT_FRAME_BYTES, MAX_SLACK_BODY_BYTES } from '../src/contract/limits.js';
@@ -201,6 +202,39 @@ function httpsText(
         );
       },
     );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A POST whose headers may repeat (an array value is sent as that many header lines), which
+ * `fetch` cannot send: it joins repeated names into one line.
+ */
+function rawHeaderLines(
+  target: string,
+  headers: Record<string, string | string[]>,
+  body: Buffer,
+  ca: string | undefined,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const options = { method: 'POST', headers: { ...headers, 'content-length': body.length } };
+    const onResponse = (res: http.IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('error', reject);
+      res.once('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'] ?? '',
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    };
+    const req =
+      ca === undefined
+        ? http.request(target, options, onResponse)
+        : https.request(target, { ...options, ca }, onResponse);
     req.once('error', reject);
     req.end(body);
   });
@@ -445,6 +479,28 @@ export function describeDeploymentContract(
           expect(await countOf(s.emoji)).toBe(1);
         },
       );
+
+      it('401 invalid_signature for two X-Slack-Signature headers (a wrong one, then the right one), and nothing is counted', async () => {
+        // One rule on both deployments: Slack sends exactly one signature, so two are refused
+        // even when one of them matches (Node and API Gateway join repeated headers with a comma).
+        const s = new Scenario();
+        const signed = signSlackBody(target().signingSecret, s.add(1, 100), nowSeconds());
+        const { 'x-slack-signature': good, ...rest } = signed.headers;
+        const answer = await rawHeaderLines(
+          url('/slack/events'),
+          { ...rest, 'x-slack-signature': [`v0=${'0'.repeat(64)}`, good!] },
+          signed.body,
+          target().tls?.ca,
+        );
+        expect({
+          status: answer.status,
+          code: (JSON.parse(answer.text) as ErrorJson).error?.code,
+        }).toEqual({
+          status: 401,
+          code: 'invalid_signature',
+        });
+        expect(await countOf(s.emoji)).toBe(0);
+      });
 
       it('400 invalid_json for a signed body that is not JSON', async () => {
         expectError(await postSigned('{"type": "event_callback", "event": '), 400, 'invalid_json');

@@ -8,6 +8,9 @@ import { runChaos, type ChaosResult } from './chaos-run.js';
 import type { ChaosTarget } from './chaos-target.js';
 import { startDropletTarget } from './droplet-target.js';
 
+// The local stack's SQS client runs in this process, on Node 20: the SDK's upgrade notice is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 interface Options {
   readonly target?: string;
   readonly events: number;
