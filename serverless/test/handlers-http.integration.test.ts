@@ -211,6 +211,27 @@ describe('POST /slack/events', () => {
     });
   });
 
+  it('refuses two X-Slack-Signature headers as API Gateway delivers them (joined with a comma), even when one is right', async () => {
+    const emoji = emojiName('twosig');
+    const signed = signSlackBody(SECRET, addEvent(emoji), now());
+    const good = signed.headers['x-slack-signature']!;
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: { ...signed.headers, 'x-slack-signature': `v0=${'0'.repeat(64)},${good}` },
+        body: signed.body,
+      }),
+    );
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 401,
+      body: {
+        error: { code: 'invalid_signature', message: 'more than one X-Slack-Signature header' },
+      },
+    });
+    expect(await countOf(emoji)).toBe(0);
+  });
+
   it('echoes the url_verification challenge', async () => {
     const signed = signSlackBody(
       SECRET,

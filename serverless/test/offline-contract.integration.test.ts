@@ -34,6 +34,9 @@ describeDeploymentContract(
     // Updates travel Slack handler -> SNS -> fan-out -> @connections; a cold fan-out adds a bundle load.
     wsTimeoutMs: 15_000,
     readStaleMs: READ_CACHE_MS,
+    // serverless-offline keeps only the last of two X-Slack-Signature lines (API Gateway joins
+    // them); handlers-http tests the rule on API Gateway's event shape.
+    joinsRepeatedHeaders: false,
     setupTimeoutMs: 180_000,
     // API Gateway has its own frame limit (32 KB per frame) and cannot close a socket with 1009.
     closesOversizedFrames: false,
