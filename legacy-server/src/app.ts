@@ -216,6 +216,7 @@ export function createDroplet(options: DropletOptions): Droplet {
       },
       // After an outage, re-read every count: settled recounts and other processes' changes.
       onRecovered: () => void counts.refresh().catch(() => undefined),
+      onChanged: (publishFailed) => metrics.countChanged(publishFailed),
       logger,
       ...(options.inboxBackoffMs === undefined
         ? {}

@@ -35,6 +35,8 @@ export interface InboxWorkerOptions {
   readonly backoffMaxMs?: number;
   /** Called when applying works again after a failure (the counts cache reloads then). */
   readonly onRecovered?: () => void;
+  /** Called for every event that changed a count (the metrics). */
+  readonly onChanged?: (publishFailed: boolean) => void;
   readonly logger?: InboxWorkerLogger;
 }
 
@@ -142,6 +144,9 @@ export class InboxWorker {
       try {
         const outcome = await applyReactionEvent(p.event, this.options.counting);
         // The same fields the edge logged before the inbox: one query finds an event's effect.
+        if (outcome.kind === 'changed') {
+          this.options.onChanged?.(outcome.publishError !== undefined);
+        }
         const { level, fields } = appliedOutcome(outcome);
         this.options.logger?.[level === 'info' ? 'debug' : 'warn'](
           { eventId: p.event.eventId, queuedMs: Date.now() - p.at, ...fields },
