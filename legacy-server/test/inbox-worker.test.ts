@@ -2,17 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import {
-  OverloadedError,
-  parseSlackPayload,
-  systemClock,
-  type ReactionEvent,
-} from '@reactometer/shared';
+import { OverloadedError, systemClock, type ReactionEvent } from '@reactometer/shared';
 import {
   InMemoryReactionStore,
   RecordingPublisher,
   eventually,
-  reactionEventPayload,
+  parsedReactionEvent,
 } from '@reactometer/shared/testing';
 import { InboxWorker } from '../src/inbox/inbox-worker.js';
 import { JournalInbox } from '../src/inbox/journal-inbox.js';
@@ -26,29 +21,20 @@ afterEach(async () => {
 });
 
 let seq = 0;
-function event(
+const event = (
   user: string,
   type: 'reaction_added' | 'reaction_removed',
   ts: number,
   reaction = 'tada',
-): ReactionEvent {
-  const parsed = parseSlackPayload(
-    Buffer.from(
-      JSON.stringify(
-        reactionEventPayload({
-          eventId: `Ev${++seq}`,
-          type,
-          user,
-          reaction,
-          item: { type: 'message', channel: 'C1', ts: '1.1' },
-          eventTs: `${ts}.000000`,
-        }),
-      ),
-    ),
-  );
-  if (parsed.kind !== 'reaction') throw new Error('not a reaction');
-  return parsed;
-}
+): ReactionEvent =>
+  parsedReactionEvent({
+    eventId: `Ev${++seq}`,
+    type,
+    user,
+    reaction,
+    item: { type: 'message', channel: 'C1', ts: '1.1' },
+    eventTs: `${ts}.000000`,
+  });
 
 const open = (maxPending = 1000) => JournalInbox.open({ dir, maxPending, maxAppendsInFlight: 100 });
 

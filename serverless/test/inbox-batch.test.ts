@@ -1,36 +1,37 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodeInboxEvent, parseSlackPayload, type ReactionEvent } from '@reactometer/shared';
+import { encodeInboxEvent, type ReactionEvent } from '@reactometer/shared';
 import {
   InMemoryReactionStore,
   ManualClock,
   RecordingPublisher,
-  reactionEventPayload,
+  parsedReactionEvent,
 } from '@reactometer/shared/testing';
 import { CachedCounts } from '../src/adapters/cached-counts.js';
 import { applySqsBatch } from '../src/inbox/apply-sqs-batch.js';
 
 let seq = 0;
-function event(
-  user: string,
-  type: 'reaction_added' | 'reaction_removed',
-  ts: number,
-): ReactionEvent {
-  const parsed = parseSlackPayload(
-    Buffer.from(
-      JSON.stringify(
-        reactionEventPayload({
-          eventId: `EvB${++seq}`,
-          type,
-          user,
-          reaction: 'tada',
-          item: { type: 'message', channel: 'C1', ts: '1.1' },
-          eventTs: `${ts}.000000`,
-        }),
-      ),
-    ),
-  );
-  if (parsed.kind !== 'reaction') throw new Error('not a reaction');
-  return parsed;
+const event = (user: string, type: 'reaction_added' | 'reaction_removed', ts: number) =>
+  parsedReactionEvent({
+    eventId: `EvB${++seq}`,
+    type,
+    user,
+    reaction: 'tada',
+    item: { type: 'message', channel: 'C1', ts: '1.1' },
+    eventTs: `${ts}.000000`,
+  });
+
+/** The counter's deps over a fresh in-memory store. */
+function counting() {
+  const store = new InMemoryReactionStore();
+  return {
+    store,
+    deps: {
+      store,
+      publisher: new RecordingPublisher(),
+      clock: new ManualClock(),
+      pendingLeaseMs: 10_000,
+    },
+  };
 }
 
 const record = (id: string, group: string, e: ReactionEvent) => ({
@@ -41,13 +42,7 @@ const record = (id: string, group: string, e: ReactionEvent) => ({
 
 describe('applying an SQS FIFO batch', () => {
   it('applies every record and reports none when the store answers', async () => {
-    const store = new InMemoryReactionStore();
-    const deps = {
-      store,
-      publisher: new RecordingPublisher(),
-      clock: new ManualClock(),
-      pendingLeaseMs: 10_000,
-    };
+    const { store, deps } = counting();
     const result = await applySqsBatch(
       [
         record('m1', 'a', event('U1', 'reaction_added', 100)),
@@ -60,13 +55,7 @@ describe('applying an SQS FIFO batch', () => {
   });
 
   it('reports a failed record and every later record of its group, but applies the other groups', async () => {
-    const store = new InMemoryReactionStore();
-    const deps = {
-      store,
-      publisher: new RecordingPublisher(),
-      clock: new ManualClock(),
-      pendingLeaseMs: 10_000,
-    };
+    const { store, deps } = counting();
     store.failNext('getState');
     const result = await applySqsBatch(
       [
@@ -82,13 +71,7 @@ describe('applying an SQS FIFO batch', () => {
   });
 
   it('reports an undecodable record (it goes to the dead-letter queue after maxReceiveCount)', async () => {
-    const store = new InMemoryReactionStore();
-    const deps = {
-      store,
-      publisher: new RecordingPublisher(),
-      clock: new ManualClock(),
-      pendingLeaseMs: 10_000,
-    };
+    const { deps } = counting();
     const result = await applySqsBatch(
       [{ messageId: 'bad', body: '{"v":9}', attributes: { MessageGroupId: 'g' } }],
       deps,

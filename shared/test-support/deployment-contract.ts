@@ -180,6 +180,25 @@ async function fetchText(
   };
 }
 
+/** Reads a `node:http(s)` response into a `RawAnswer`. */
+function collect(
+  resolve: (answer: RawAnswer) => void,
+  reject: (err: unknown) => void,
+): (res: http.IncomingMessage) => void {
+  return (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('error', reject);
+    res.once('end', () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        contentType: res.headers['content-type'] ?? '',
+        text: Buffer.concat(chunks).toString('utf8'),
+      }),
+    );
+  };
+}
+
 /** The same request over `node:https`, trusting `ca` only. */
 function httpsText(
   target: string,
@@ -196,18 +215,7 @@ function httpsText(
         ca,
         headers: { ...headers, ...(body !== undefined ? { 'content-length': body.length } : {}) },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: res.headers['content-type'] ?? '',
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
+      collect(resolve, reject),
     );
     req.once('error', reject);
     req.end(body);
@@ -226,22 +234,10 @@ function rawHeaderLines(
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const options = { method: 'POST', headers: { ...headers, 'content-length': body.length } };
-    const onResponse = (res: http.IncomingMessage): void => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.once('error', reject);
-      res.once('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          contentType: res.headers['content-type'] ?? '',
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    };
     const req =
       ca === undefined
-        ? http.request(target, options, onResponse)
-        : https.request(target, { ...options, ca }, onResponse);
+        ? http.request(target, options, collect(resolve, reject))
+        : https.request(target, { ...options, ca }, collect(resolve, reject));
     req.once('error', reject);
     req.end(body);
   });
