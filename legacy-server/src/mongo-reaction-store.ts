@@ -56,6 +56,14 @@ export interface MongoReactionStoreOptions {
   /** States fetched per round trip by `scanStates` (default 500). */
   readonly scanPageSize?: number;
   readonly logger?: StoreLogger;
+  /**
+   * false: resolve even when the database cannot be reached at start, and keep trying to
+   * initialise it in the background (calls fail with `StoreUnavailableError` meanwhile). The
+   * droplet's process starts this way, so that its inbox takes Slack's events during an outage
+   * and drains what the journal holds once MongoDB answers. Default true: fail at start (tests,
+   * reconcile, the migration).
+   */
+  readonly requireDatabaseAtStart?: boolean;
 }
 
 /** The `ReactionStore` of the droplet, plus the connection it owns. */
@@ -182,11 +190,19 @@ export async function createMongoReactionStore(
   try {
     await store.initialise();
   } catch (err) {
+    if (options.requireDatabaseAtStart === false && err instanceof StoreUnavailableError) {
+      options.logger?.warn({ err }, 'MongoDB not reachable at start; retrying in the background');
+      store.initialiseInBackground();
+      return store;
+    }
     await client.close().catch(() => undefined);
     throw err;
   }
   return store;
 }
+
+/** Between attempts to initialise a store whose database was down at start. */
+const INITIALISE_RETRY_MS = 2_000;
 
 class MongoReactionStoreImpl implements MongoReactionStore {
   private readonly states: Collection<StateDoc>;
@@ -229,6 +245,17 @@ class MongoReactionStoreImpl implements MongoReactionStore {
       await this.states.createIndex({ baseEmoji: 1 });
     });
     this.logger?.info({ db: this.db.databaseName }, 'MongoDB reaction store ready');
+  }
+
+  /** Retries `initialise` until it succeeds or the store is closed. */
+  initialiseInBackground(): void {
+    const retry = (): void => {
+      if (this.closed) return;
+      this.initialise().catch(() => {
+        setTimeout(retry, INITIALISE_RETRY_MS).unref();
+      });
+    };
+    setTimeout(retry, INITIALISE_RETRY_MS).unref();
   }
 
   async getState(key: string): Promise<ReactionState | null> {

@@ -19,9 +19,11 @@ import {
 } from '@reactometer/shared/testing';
 import { TEST_SIGNING_SECRET } from '@reactometer/devkit';
 import {
+  startDropletProcess,
   startInProcessDroplet,
   startTestDatabase,
   dropletTestSettings,
+  type DropletProcess,
   type InProcessDroplet,
   type TestDatabase,
 } from '@reactometer/devkit/droplet';
@@ -63,6 +65,54 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.cleanup();
+});
+
+describe('a droplet process started while the database is down', () => {
+  let proc: DropletProcess | undefined;
+
+  afterAll(async () => {
+    await proc?.stop();
+    await db.ferret.start();
+  });
+
+  it('starts, stores Slack events in its inbox, and counts them once the database answers', async () => {
+    await db.ferret.stop();
+    proc = await startDropletProcess({
+      env: {
+        MONGODB_URI: db.uri,
+        MONGODB_DB: db.newDatabaseName(),
+        SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+        LOG_LEVEL: 'silent',
+      },
+      stderr: 'ignore',
+    });
+    const { payload, emoji } = addPayload();
+    const signed = signSlackBody(TEST_SIGNING_SECRET, payload, nowSeconds());
+    const res = await fetch(`${proc.httpUrl}/slack/events`, {
+      method: 'POST',
+      headers: signed.headers,
+      body: new Uint8Array(signed.body),
+    });
+    expect({ status: res.status, json: await res.json() }).toEqual({
+      status: 200,
+      json: { ok: true },
+    });
+    expect(await getJson(`${proc.httpUrl}/healthz`)).toMatchObject({
+      status: 503,
+      json: { inbox: { pending: 1 } },
+    });
+    await db.ferret.start();
+    const url = `${proc.httpUrl}/reactions`;
+    await eventually(
+      'the event counted after FerretDB came up',
+      async () =>
+        reactionsResponseSchema
+          .parse((await getJson(url)).json)
+          .reactions.find((r) => r.emoji === emoji)?.count === 1,
+      Boolean,
+      { timeoutMs: 30_000 },
+    );
+  }, 90_000);
 });
 
 describe('database outage', () => {
