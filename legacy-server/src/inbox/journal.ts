@@ -247,6 +247,7 @@ export class Journal {
     await this.current?.handle.close();
     this.current = null;
     await rm(path.join(this.dir, LOCK), { force: true });
+    openHere.delete(this.dir);
   }
 
   private async flush(): Promise<void> {
@@ -377,14 +378,19 @@ async function readCheckpoint(dir: string, logger?: JournalLogger): Promise<numb
   return 0;
 }
 
+/** Journals open in this process (the lock file names the process, not the journal). */
+const openHere = new Set<string>();
+
 /** One process per journal: a second one appending to the same files would interleave records. */
 async function takeLock(dir: string): Promise<void> {
+  if (openHere.has(dir)) throw new Error(`inbox journal ${dir} is already open in this process`);
   const lock = path.join(dir, LOCK);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(lock, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
+      openHere.add(dir);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
