@@ -6,6 +6,7 @@
  * `GET /reactions` and every dashboard with the counts the sent events must produce. Bounded: a
  * fixed number of events, and every wait has a deadline.
  */
+import { setMaxListeners } from 'node:events';
 import { seededRandom } from '../random.js';
 import { SlackTraffic } from '../slack-traffic.js';
 import { readInboxHealth, type ChaosTarget } from './chaos-target.js';
@@ -95,6 +96,8 @@ export async function runChaos(
     log(`${(at() / 1000).toFixed(1)} s: ${what}`);
   };
   const stopRetries = new AbortController();
+  // Every delivery waiting for a retry listens on it (they remove themselves when they wake).
+  setMaxListeners(0, stopRetries.signal);
 
   // The inbox backlog, sampled all along: it says when counting caught up after the outage.
   const health: { atMs: number; pending: number; oldestAgeMs: number }[] = [];
