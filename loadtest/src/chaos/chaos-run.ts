@@ -46,7 +46,10 @@ export interface ChaosResult {
   /** From the inbox draining (after the last event) to everything converged; null if never. */
   readonly convergeMs: number | null;
   readonly dashboardsConverged: number;
-  /** From the end of the long outage until nothing older than 1 s waited in the inbox. */
+  /**
+   * From the end of the long outage until the inbox was caught up: at most one second of arrivals
+   * (`rate` events) waiting, none older than 1 s (serverless: SQS does not tell the age).
+   */
   readonly inboxDrainAfterOutageMs: number | null;
   /** The largest inbox backlog seen. */
   readonly maxBacklog: number;
@@ -204,7 +207,12 @@ export async function runChaos(
     .sort((a, b) => a - b);
   const endedAt = outageEndedAt as number | null;
   const caughtUp =
-    endedAt === null ? undefined : health.find((h) => h.atMs > endedAt && h.oldestAgeMs <= 1_000);
+    endedAt === null
+      ? undefined
+      : health.find(
+          (h) =>
+            h.atMs > endedAt && h.pending <= Math.max(1, options.rate) && h.oldestAgeMs <= 1_000,
+        );
   return {
     target: target.name,
     sent: options.events,
