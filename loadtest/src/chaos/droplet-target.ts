@@ -3,6 +3,7 @@
  * droplet as its own process (`node dist/main.js`) with its inbox journal in a folder that
  * outlives a restart, on a fixed port so that dashboards and Slack find it again.
  */
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,9 +20,15 @@ export async function startDropletTarget(log: (line: string) => void): Promise<C
     MONGODB_DB: 'chaos',
     SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
     INBOX_DIR: path.join(root, 'inbox'),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.CHAOS_DROPLET_LOG === undefined ? 'warn' : 'debug',
   };
-  let droplet: DropletProcess = await startDropletProcess({ env, stderr: 'ignore' });
+  // CHAOS_DROPLET_LOG=<file>: the droplet's JSON log lines (debug) go there, for a post-mortem.
+  const logFile = process.env.CHAOS_DROPLET_LOG;
+  const logging =
+    logFile === undefined
+      ? {}
+      : { onLogLine: (line: string) => appendFileSync(logFile, `${line}\n`) };
+  let droplet: DropletProcess = await startDropletProcess({ env, stderr: 'ignore', ...logging });
   const port = droplet.port;
   log(`droplet pid ${droplet.pid} on ${droplet.httpUrl}, FerretDB ${ferret.uri}`);
   return {
@@ -33,7 +40,7 @@ export async function startDropletTarget(log: (line: string) => void): Promise<C
     startDatabase: () => ferret.start(),
     restartApplication: async () => {
       await droplet.process.stop({ signal: 'SIGKILL', graceMs: 0 });
-      droplet = await startDropletProcess({ env, port, stderr: 'ignore' });
+      droplet = await startDropletProcess({ env, port, stderr: 'ignore', ...logging });
       log(`droplet restarted: pid ${droplet.pid}`);
     },
     teardown: async () => {
