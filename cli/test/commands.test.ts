@@ -94,6 +94,7 @@ const COMMANDS = [
   'legacy',
   'serverless',
   'traffic',
+  'chaos',
   'compare',
   'cost',
   'k6',
@@ -108,6 +109,7 @@ const COMMANDS = [
 /** Options with a malformed value, and what the one line must name. */
 const MALFORMED: readonly { script: string; args: string[]; names: string }[] = [
   { script: 'traffic', args: ['--rate', 'fast'], names: '--rate' },
+  { script: 'chaos', args: ['--target', 'mainframe'], names: '--target' },
   { script: 'compare', args: ['--only', 'fan-out,nope'], names: 'nope' },
   { script: 'cost', args: ['--clients', '-3', '--events-per-day', '10'], names: '--clients' },
   { script: 'cost', args: ['--clients', '10'], names: '--events-per-day' },

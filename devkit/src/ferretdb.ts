@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawnManaged, type ManagedProcess } from './managed-process.js';
 import { freePort, waitForPort } from './ports.js';
 import { REPO_ROOT, TOOLS_BIN } from './paths.js';
-import { startPostgres, type PostgresProcess } from './postgres.js';
+import { findPostgresBinDir, startPostgres, type PostgresProcess } from './postgres.js';
 import { processTree } from './measure/proc-stats.js';
 import { assertServersAllowed } from './server-guard.js';
 
@@ -98,6 +98,8 @@ export interface FerretDbProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly backend: FerretDbBackend;
+  /** The PostgreSQL backend's URL (psql), or undefined on SQLite. */
+  readonly postgresUrl: string | undefined;
   /** FerretDB's process id (undefined while stopped). */
   pid(): number | undefined;
   /**
@@ -109,6 +111,70 @@ export interface FerretDbProcess {
   stop(): Promise<void>;
   /** Starts both again on the same ports and data, e.g. after `stop()` in a fault test. */
   start(): Promise<void>;
+  /**
+   * SIGKILLs FerretDB and its PostgreSQL (a database crash: nothing is flushed or closed);
+   * `start()` brings both back on the same data, as the project starts them.
+   */
+  kill(): Promise<void>;
+}
+
+/**
+ * FerretDB v1.24 on PostgreSQL pushes an equality filter down as `_jsonb->'_id' @> '"value"'`, and
+ * the btree index it creates on `_jsonb->'_id'` cannot serve `@>`: every `findOne({_id})`, and the
+ * read half of every update, is a sequential scan of the collection (its `explain` shows `Seq
+ * Scan`), so the cost of a Slack event grew with the number of stored reactions. MongoDB answers
+ * the same queries from its `_id` index. To make the local stand-in behave like MongoDB here, an
+ * event trigger gives every table FerretDB creates a GIN index on `_jsonb->'_id'`
+ * (`jsonb_path_ops`, which serves `@>`), and the reaction states also one on `baseEmoji` (the
+ * recount of a stale pending marker). `fastupdate = off`: with GIN's pending list every lookup
+ * would also scan the entries inserted since the last vacuum, so lookups slowed down after a bulk
+ * load; off, an insert updates the index at once, like a btree. Production (real MongoDB) needs
+ * nothing of this.
+ */
+export const ID_LOOKUP_INDEX_SQL = `
+CREATE OR REPLACE FUNCTION reactometer_index_lookups(tbl regclass) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = '_jsonb') THEN
+    RETURN;
+  END IF;
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> ''_id'') jsonb_path_ops) WITH (fastupdate = off)',
+    'rm_id_' || substr(md5(tbl::text), 1, 16), tbl);
+  IF tbl::text LIKE '%reaction_states%' THEN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> ''baseEmoji'') jsonb_path_ops) WITH (fastupdate = off)',
+      'rm_be_' || substr(md5(tbl::text), 1, 16), tbl);
+  END IF;
+END $fn$;
+CREATE OR REPLACE FUNCTION reactometer_index_new_tables() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
+    PERFORM reactometer_index_lookups(r.objid::regclass);
+  END LOOP;
+END $fn$;
+DROP EVENT TRIGGER IF EXISTS reactometer_index_new_tables;
+CREATE EVENT TRIGGER reactometer_index_new_tables ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+  EXECUTE FUNCTION reactometer_index_new_tables();
+SELECT reactometer_index_lookups(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+`;
+
+/** Runs `sql` in the cluster with psql (throws with psql's message on failure). */
+export function runPostgresSql(url: string, sql: string): void {
+  const bin = findPostgresBinDir();
+  if (bin === null) throw new Error('PostgreSQL is running but its psql was not found');
+  const r = spawnSync(
+    path.join(bin, 'psql'),
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+}
+
+/** Installs `ID_LOOKUP_INDEX_SQL` in the cluster (idempotent). */
+function indexIdLookups(postgres: PostgresProcess): void {
+  runPostgresSql(postgres.url, ID_LOOKUP_INDEX_SQL);
 }
 
 /** Starts a FerretDB process on its own port and data folder and waits until it accepts connections. */
@@ -129,6 +195,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
           ...(options.onLog ? { onLog: options.onLog } : {}),
         })
       : null;
+  if (postgres !== null) indexIdLookups(postgres);
   const storage =
     postgres !== null
       ? ['--handler=postgresql', `--postgresql-url=${postgres.url}`]
@@ -181,6 +248,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
     port,
     dataDir: options.dataDir,
     backend,
+    postgresUrl: postgres?.url,
     pid: ferretPid,
     pids: () => {
       const pg = postgres?.pid();
@@ -193,5 +261,8 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
       await postgres?.stop();
     },
     start,
+    kill: async () => {
+      await Promise.all([current?.stop({ signal: 'SIGKILL', graceMs: 0 }), postgres?.kill()]);
+    },
   };
 }

@@ -134,6 +134,8 @@ export interface PostgresProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /** SIGKILLs the postmaster and every backend at once (a crash); `start()` recovers the data. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -197,11 +199,11 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresP
       // No Unix socket: the default folder (/var/run/postgresql) may not exist or be ours.
       '-c',
       'unix_socket_directories=',
-      // A commit is acknowledged before its WAL is fsynced (flushed within ~200 ms): survives
-      // a crash of PostgreSQL or FerretDB, not a power cut, the same promise as MongoDB's default
-      // write concern (w:1, journal every 100 ms) and the SQLite backend's synchronous=NORMAL.
+      // A commit is acknowledged only once its WAL is fsynced: the droplet's inbox deletes an
+      // event once the store has acknowledged it, so an acknowledged write must survive a SIGKILL
+      // of PostgreSQL (the chaos run does that), as MongoDB's journaled write concern does.
       '-c',
-      'synchronous_commit=off',
+      'synchronous_commit=on',
       '-c',
       'max_connections=200',
     ]);
@@ -244,5 +246,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresP
       await current?.stop();
     },
     start,
+    // The whole process group, so that no backend survives holding the shared memory: the next
+    // start then runs PostgreSQL's crash recovery from the WAL, as after a power cut.
+    kill: async () => {
+      await current?.stop({ signal: 'SIGKILL', graceMs: 0 });
+    },
   };
 }

@@ -10,6 +10,11 @@
  *              FerretDB and PostgreSQL; once per FerretDB backend (SQLite, PostgreSQL).
  *   ceiling    the ingest ceiling per backend: rising rates, the highest one sustained (>= 95% of
  *              the rate achieved, no error, p99 under 1 s).
+ *   states     cost per event as the data grows: states seeded in bulk (the store's own document
+ *              mapping) to 1,000, 10,000 and 100,000, and at each size Slack events at a steady rate:
+ *              CPU per event (droplet + FerretDB + PostgreSQL, counted once the inbox has drained),
+ *              acknowledgement latency, and latency from stored to counted (the inbox worker's
+ *              `queuedMs`); the ratios against the smallest size are printed.
  *   broadcast  delivery latency of one update, event POST -> receipt by every client, at each
  *              client count: the droplet vs a naive `ws` server (`naive-broadcaster.mjs`: no
  *              database, `JSON.stringify` once, `ws.send` per client), alternating, same clients
@@ -25,6 +30,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { MongoClient } from 'mongodb';
+import { baseEmoji, reactionKey } from '@reactometer/shared';
 import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
 import { createCommand, listOption, numberOption, runCli } from '@reactometer/cli';
 import {
@@ -43,12 +50,15 @@ import {
   type DropletProcess,
 } from '@reactometer/devkit/droplet';
 import {
+  runPostgresSql,
   startFerretDb,
   type FerretDbBackend,
   type FerretDbProcess,
 } from '@reactometer/devkit/ferretdb';
 
-const PHASES = ['startup', 'ack', 'ceiling', 'broadcast'] as const;
+import { REACTION_STATES, toStateDoc, type StateDoc } from '../src/mongo-reaction-store.js';
+
+const PHASES = ['startup', 'ack', 'ceiling', 'states', 'broadcast'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Flags {
@@ -59,6 +69,7 @@ interface Flags {
   readonly clients?: number[];
   readonly updates?: number;
   readonly rounds?: number;
+  readonly states?: number[];
   readonly quick?: boolean;
 }
 
@@ -92,6 +103,11 @@ const program = createCommand(
     '--rounds <n>',
     'alternating rounds for startup and broadcast (default 3 and 2; quick 1)',
     numberOption({ integer: true, min: 1 }),
+  )
+  .option(
+    '--states <list>',
+    'states: stored reaction states to measure at (default 1000,10000,100000; quick 1000,10000)',
+    listOption(numberOption({ integer: true, min: 1 })),
   )
   .option('--quick', 'a short run: startup, ack on PostgreSQL, broadcast at 200 clients');
 
@@ -128,9 +144,21 @@ async function postEvent(httpUrl: string, emoji: string, user: string): Promise<
   return res.status;
 }
 
+/** Waits until the droplet's `/healthz` reports its inbox empty (every stored event counted). */
+async function inboxDrained(httpUrl: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${httpUrl}/healthz`);
+    const body = (await res.json()) as { inbox?: { pending?: number } };
+    if ((body.inbox?.pending ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`the inbox did not drain within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 async function warm(httpUrl: string): Promise<void> {
   // The JIT, the connection pools and FerretDB's tables.
-  for (let i = 0; i < 50; i++) await postEvent(httpUrl, `warm_${RUN}`, `W${i}`);
+  for (let i = 0; i < 50; i++) await postEvent(httpUrl, `warm_${RUN}`, `W${eventSeq}`);
 }
 
 async function withDatabase<T>(
@@ -280,6 +308,8 @@ async function runAtRate(
   }
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
+  // The answer only says "stored": the counting happens after it, and its CPU belongs to the event.
+  await inboxDrained(droplet.httpUrl);
   const perEvent = (ms: number): number => round2(ms / total);
   return {
     rate,
@@ -362,6 +392,109 @@ async function ceilingPhase(backends: FerretDbBackend[]) {
     })),
   );
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// states
+
+const SEED_EMOJIS = 50;
+
+/** Adds seeded states (present, on `SEED_EMOJIS` emojis) until the collection holds `target`. */
+async function seedStates(db: FerretDbProcess, dbName: string, from: number, target: number) {
+  const client = new MongoClient(db.uri);
+  try {
+    const states = client.db(dbName).collection<StateDoc>(REACTION_STATES);
+    for (let i = from; i < target; i += 1000) {
+      const docs = [];
+      for (let j = i; j < Math.min(target, i + 1000); j++) {
+        const ref = {
+          team: 'T0REACTOM',
+          item: `message:CSEED:1700000000.${String(j % 1000).padStart(6, '0')}`,
+          user: `USEED${j}`,
+          reaction: `seed_${j % SEED_EMOJIS}`,
+        };
+        docs.push(
+          toStateDoc({
+            key: reactionKey(ref),
+            ref,
+            baseEmoji: baseEmoji(ref.reaction),
+            present: true,
+            eventTs: '001700000000.000001',
+            rev: 2,
+            pending: null,
+          }),
+        );
+      }
+      await states.insertMany(docs, { ordered: false });
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function statesPhase(steps: number[], rate: number, seconds: number) {
+  return withDatabase('postgresql', async (db) => {
+    const queued = { hist: createHistogram() };
+    const droplet = await startDropletProcess({
+      env: dropletEnv(db, { LOG_LEVEL: 'debug' }),
+      onLogLine: (line) => {
+        if (!line.includes('"msg":"inbox event applied"')) return;
+        const { queuedMs } = JSON.parse(line) as { queuedMs?: number };
+        if (typeof queuedMs === 'number') recordMicros(queued.hist, queuedMs * 1000);
+      },
+    });
+    const rows: {
+      states: number;
+      run: RateRun;
+      cpuMsPerEvent: number;
+      counted: LatencySummary;
+    }[] = [];
+    try {
+      // Longer than the other phases' warm-up: the first size must not pay for the JIT of the
+      // worker's path, or the later sizes look cheaper than they are.
+      for (let i = 0; i < 6; i++) await warm(droplet.httpUrl);
+      await inboxDrained(droplet.httpUrl);
+      let seeded = 0;
+      for (const target of [...steps].sort((a, b) => a - b)) {
+        const t0 = performance.now();
+        await seedStates(db, `bench_${RUN}`, seeded, target);
+        console.log(
+          `  seeded ${target - seeded} states in ${Math.round(performance.now() - t0)} ms`,
+        );
+        seeded = target;
+        // What autovacuum would do after a bulk load, done now: the step measures the event
+        // path at that size, not the load's aftermath competing for the same CPU.
+        if (db.postgresUrl !== undefined) runPostgresSql(db.postgresUrl, 'VACUUM ANALYZE');
+        queued.hist = createHistogram();
+        const run = await runAtRate(droplet, db, rate, seconds);
+        const cpu = run.cpuMsPerEvent;
+        rows.push({
+          states: target,
+          run,
+          cpuMsPerEvent: round2(cpu.droplet + cpu.ferretdb + (cpu.postgresql ?? 0)),
+          counted: latencySummary(queued.hist),
+        });
+      }
+    } finally {
+      await droplet.stop();
+    }
+    const first = rows[0]!;
+    console.table(
+      rows.map((r) => ({
+        'stored states': r.states,
+        'rate/s': r.run.achievedRate,
+        errors: r.run.errors,
+        'CPU ms/event (all)': r.cpuMsPerEvent,
+        'ack p50 ms': r.run.summary.p50Ms,
+        'ack p99 ms': r.run.summary.p99Ms,
+        'stored->counted p50 ms': r.counted.p50Ms,
+        'stored->counted p99 ms': r.counted.p99Ms,
+        'CPU x smallest': round2(r.cpuMsPerEvent / first.cpuMsPerEvent),
+        'counted p50 x smallest': round2(r.counted.p50Ms / Math.max(first.counted.p50Ms, 0.001)),
+      })),
+    );
+    return rows;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -640,6 +773,13 @@ await runCli<Flags>(program, async (flags) => {
   if (phases.includes('ceiling')) {
     console.log(`\n[ceiling] rising rates, ${CEILING_SECONDS} s each, per backend`);
     results.ceiling = await ceilingPhase(backends);
+  }
+  if (phases.includes('states')) {
+    const steps = flags.states ?? (quick ? [1000, 10000] : [1000, 10000, 100000]);
+    console.log(
+      `\n[states] cost per event at ${steps.join(', ')} stored states, ${rate}/s for ${seconds} s each (FerretDB on PostgreSQL)`,
+    );
+    results.states = await statesPhase(steps, rate, seconds);
   }
   if (phases.includes('broadcast')) {
     const rounds = flags.rounds ?? (quick ? 1 : 2);

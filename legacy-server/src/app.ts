@@ -4,13 +4,27 @@
  * transport and the core, and all counting, validation and answer mapping lives in
  * `@reactometer/shared`. Reads no environment: `main.ts` (or a test) passes everything in.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock, type ReactionStore, type SlackDeps } from '@reactometer/shared';
+import {
+  StoreUnavailableError,
+  systemClock,
+  type Clock,
+  type EventInbox,
+  type InboxSlackDeps,
+  type InboxStatus,
+  type ReactionStore,
+} from '@reactometer/shared';
 import type { DropletConfig } from './config.js';
+import { CountsCache } from './counts-cache.js';
+import { InboxWorker } from './inbox/inbox-worker.js';
+import { JournalInbox } from './inbox/journal-inbox.js';
 import { dropletLifecycle } from './droplet-lifecycle.js';
 import { requestErrors, unmatchedRoute } from './http/fallback-routes.js';
 import { READ_ROUTES, readRoutes } from './http/read-routes.js';
@@ -34,7 +48,17 @@ export type DropletSettings = Pick<
   | 'pendingLeaseMs'
   | 'shutdownGraceMs'
 > &
-  Partial<Pick<DropletConfig, 'broadcastWindowMs' | 'trustProxy'>>;
+  Partial<
+    Pick<
+      DropletConfig,
+      | 'broadcastWindowMs'
+      | 'trustProxy'
+      | 'inboxDir'
+      | 'inboxMaxPending'
+      | 'slackMaxInFlight'
+      | 'countsRefreshMs'
+    >
+  >;
 
 export interface DropletOptions extends DropletSettings {
   readonly store: ReactionStore;
@@ -44,6 +68,8 @@ export interface DropletOptions extends DropletSettings {
   readonly logger?: Logger;
   /** Where the edge records its metrics; a fresh registry when omitted. */
   readonly metrics?: DropletMetrics;
+  /** The inbox worker's first and longest backoff (tests shorten them). */
+  readonly inboxBackoffMs?: { readonly min: number; readonly max: number };
 }
 
 export interface Droplet {
@@ -58,7 +84,14 @@ export interface Droplet {
   readonly server: http.Server;
   readonly broadcaster: WsBroadcaster;
   readonly metrics: DropletMetrics;
+  /** How far behind the inbox is (what `/healthz` reports). */
+  inboxStatus(): InboxStatus;
+  /** Resolves once every stored event has been applied (tests, the bench). */
+  drained(): Promise<void>;
 }
+
+/** Defaults of the inbox settings for callers that build `DropletOptions` by hand (tests). */
+const INBOX_DEFAULTS = { inboxMaxPending: 100_000, slackMaxInFlight: 512, countsRefreshMs: 5_000 };
 
 export function createDroplet(options: DropletOptions): Droplet {
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -75,13 +108,29 @@ export function createDroplet(options: DropletOptions): Droplet {
     metrics,
   });
   openClients = () => broadcaster.size;
-  const slackDeps: SlackDeps = {
-    store,
-    publisher: broadcaster,
-    clock: options.clock ?? systemClock,
-    pendingLeaseMs: options.pendingLeaseMs,
+  const clock = options.clock ?? systemClock;
+  const settings = { ...INBOX_DEFAULTS, ...options };
+
+  // Reads are answered from memory (see counts-cache.ts); the worker's writes pass through it.
+  const counts = new CountsCache(store, broadcaster, logger);
+  // Without a configured folder (tests), a temporary one that stop() removes.
+  const temporaryInbox = options.inboxDir === undefined;
+  const inboxDir = options.inboxDir ?? mkdtempSync(path.join(os.tmpdir(), 'reactometer-inbox-'));
+  let inbox: JournalInbox | null = null;
+  let worker: InboxWorker | null = null;
+  const openInbox: EventInbox = {
+    append: (event) =>
+      inbox === null
+        ? Promise.reject(new StoreUnavailableError('the inbox is not open'))
+        : inbox.append(event),
+  };
+  const slackDeps: InboxSlackDeps = {
+    inbox: openInbox,
+    clock,
     signingSecret: options.signingSecret,
   };
+  const inboxStatus = (): InboxStatus =>
+    worker?.status() ?? { pending: 0, oldestAgeMs: 0, draining: false, lastErrorCode: null };
 
   // HTTP: every request counted and logged, the routes, then what no route answered.
   const requests = createRequestLog(logger);
@@ -93,7 +142,7 @@ export function createDroplet(options: DropletOptions): Droplet {
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(requests.middleware);
   app.use(slackRoute(slackDeps, metrics));
-  app.use(readRoutes(store));
+  app.use(readRoutes({ counts, store, inbox: inboxStatus }));
   app.use(unmatchedRoute({ ...SLACK_ROUTES, ...READ_ROUTES }));
   app.use(requestErrors);
 
@@ -116,6 +165,19 @@ export function createDroplet(options: DropletOptions): Droplet {
     port: options.port,
     host: options.host,
     shutdownGraceMs: options.shutdownGraceMs,
+    // What was acknowledged is applied before the sockets close if the database lets it within
+    // the grace period; whatever is left stays in the journal and drains at the next start.
+    beforeClose: async () => {
+      if (worker === null) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        worker.drained(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.shutdownGraceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
   });
   server.on(
     'upgrade',
@@ -127,7 +189,65 @@ export function createDroplet(options: DropletOptions): Droplet {
       logger,
     }),
   );
-  wss.on('connection', (ws) => startClientSession(ws, { store, broadcaster, logger }));
+  wss.on('connection', (ws) => startClientSession(ws, { store: counts, broadcaster, logger }));
 
-  return { server, broadcaster, metrics, start: lifecycle.start, stop: lifecycle.stop };
+  const start = async (): Promise<AddressInfo> => {
+    // Whatever the journal holds from before a crash or restart drains first, in order.
+    inbox = await JournalInbox.open({
+      dir: inboxDir,
+      maxPending: settings.inboxMaxPending,
+      maxAppendsInFlight: settings.slackMaxInFlight,
+      logger,
+    });
+    if (inbox.size > 0) logger.info({ pending: inbox.size, inboxDir }, 'inbox: draining on start');
+    try {
+      await counts.refresh();
+    } catch (err) {
+      // Served as unavailable until the periodic refresh or the worker's recovery loads them.
+      logger.warn({ err }, 'counts not loaded at start; reads answer 503 until they are');
+    }
+    worker = new InboxWorker({
+      inbox,
+      counting: {
+        store,
+        publisher: counts.publisher(),
+        clock,
+        pendingLeaseMs: options.pendingLeaseMs,
+      },
+      // After an outage, re-read every count: settled recounts and other processes' changes.
+      onRecovered: () => void counts.refresh().catch(() => undefined),
+      onChanged: (publishFailed) => metrics.countChanged(publishFailed),
+      logger,
+      ...(options.inboxBackoffMs === undefined
+        ? {}
+        : { backoffMinMs: options.inboxBackoffMs.min, backoffMaxMs: options.inboxBackoffMs.max }),
+    });
+    worker.start();
+    // Without a refresh the copy would stay unloaded forever if the store was down at start.
+    counts.start(settings.countsRefreshMs > 0 ? settings.countsRefreshMs : 1_000);
+    return lifecycle.start();
+  };
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      // Requests first (their appends finish), then the worker (events left stay in the journal).
+      await lifecycle.stop();
+      await worker?.stop();
+      counts.stop();
+      await inbox?.close();
+      if (temporaryInbox) rmSync(inboxDir, { recursive: true, force: true });
+    })());
+
+  return {
+    server,
+    broadcaster,
+    metrics,
+    start,
+    stop,
+    inboxStatus,
+    drained: async () => {
+      await worker?.drained();
+    },
+  };
 }

@@ -177,6 +177,34 @@ export const CONFIG_KEYS = {
     schema: integer(1, 3_600_000),
     fallback: () => 10_000,
   }),
+  INBOX_DIR: spec({
+    description:
+      'Folder of the durable inbox journal (Slack events stored before they are counted); one droplet process per folder.',
+    defaultText: '.data/inbox (under the working directory)',
+    schema: nonEmpty('a folder path'),
+    fallback: () => '.data/inbox',
+  }),
+  INBOX_MAX_PENDING: spec({
+    description:
+      'Events stored and not yet counted beyond which Slack gets 503 with Retry-After at once.',
+    defaultText: '100000',
+    schema: integer(1, 10_000_000),
+    fallback: () => 100_000,
+  }),
+  SLACK_MAX_IN_FLIGHT: spec({
+    description:
+      'Slack events waiting for the inbox fsync beyond which more get 503 with Retry-After at once.',
+    defaultText: '512',
+    schema: integer(1, 100_000),
+    fallback: () => 512,
+  }),
+  COUNTS_REFRESH_MS: spec({
+    description:
+      "Interval at which the in-memory counts (served to dashboards) are re-read from MongoDB, picking up other processes' changes (0: only at start and after an outage).",
+    defaultText: '5000',
+    schema: integer(0, 3_600_000),
+    fallback: () => 5_000,
+  }),
   SHUTDOWN_GRACE_MS: spec({
     description:
       'On SIGTERM, how long in-flight HTTP requests may take before connections are cut.',
@@ -218,6 +246,10 @@ export interface DropletConfig extends StoreConfig {
   /** Express's `trust proxy` value; false trusts no one. */
   readonly trustProxy: string | false;
   readonly shutdownGraceMs: number;
+  readonly inboxDir: string;
+  readonly inboxMaxPending: number;
+  readonly slackMaxInFlight: number;
+  readonly countsRefreshMs: number;
 }
 
 const STORE_KEYS = ['MONGODB_URI', 'MONGODB_DB', 'PENDING_LEASE_MS', 'LOG_LEVEL'] as const;
@@ -250,6 +282,10 @@ export function loadConfig(env: Env = process.env): DropletConfig {
     metricsHost: v.METRICS_HOST!,
     trustProxy: v.TRUST_PROXY!,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS!,
+    inboxDir: v.INBOX_DIR!,
+    inboxMaxPending: v.INBOX_MAX_PENDING!,
+    slackMaxInFlight: v.SLACK_MAX_IN_FLIGHT!,
+    countsRefreshMs: v.COUNTS_REFRESH_MS!,
   };
 }
 

@@ -20,6 +20,11 @@ export interface LifecycleParts {
   readonly port: number;
   readonly host: string;
   readonly shutdownGraceMs: number;
+  /**
+   * Runs after in-flight requests finished and before the sockets close (the inbox worker
+   * applies what those requests stored, so that dashboards get it before 1001).
+   */
+  readonly beforeClose?: () => Promise<void>;
 }
 
 export interface DropletLifecycle {
@@ -58,6 +63,7 @@ export function dropletLifecycle(parts: LifecycleParts): DropletLifecycle {
           ? new Promise<void>((resolve) => server.close(() => resolve()))
           : Promise.resolve();
         await requests.drain(parts.shutdownGraceMs);
+        await parts.beforeClose?.();
         // Changes held for the end of a coalescing window go out before the sockets close.
         broadcaster.flush();
         // Dashboards reconnect on 1001 (going away) and resynchronise from a snapshot.

@@ -46,6 +46,9 @@ async function main(): Promise<void> {
     uri: mongodbUri,
     dbName: config.mongodbDb,
     logger,
+    // The inbox does not depend on MongoDB: the droplet starts, stores Slack's events and answers
+    // health checks (503) while the database is down, and counts once it answers.
+    requireDatabaseAtStart: false,
   });
   const droplet = createDroplet({
     ...config,
@@ -121,7 +124,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // Reached only before the logger exists or when the store cannot connect at start.
+  // Reached only before the logger exists, or when the store fails at start for a reason other
+  // than an unreachable database (a bad connection string).
   process.stderr.write(
     `reactometer droplet failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
   );

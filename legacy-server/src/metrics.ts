@@ -84,6 +84,12 @@ export class DropletMetrics {
   }
 
   /** One answered Slack request; `changed` also says whether its publish failed. */
+  /** A count change applied by the inbox worker (after the request was answered `appended`). */
+  countChanged(publishFailed: boolean): void {
+    this.countChanges.inc();
+    if (publishFailed) this.publishFailures.inc();
+  }
+
   slackEvent(outcome: SlackEventOutcome, publishFailed = false): void {
     this.slackEvents.inc({ outcome });
     if (outcome === 'changed') {

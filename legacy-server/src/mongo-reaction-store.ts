@@ -56,6 +56,14 @@ export interface MongoReactionStoreOptions {
   /** States fetched per round trip by `scanStates` (default 500). */
   readonly scanPageSize?: number;
   readonly logger?: StoreLogger;
+  /**
+   * false: resolve even when the database cannot be reached at start, and keep trying to
+   * initialise it in the background (calls fail with `StoreUnavailableError` meanwhile). The
+   * droplet's process starts this way, so that its inbox takes Slack's events during an outage
+   * and drains what the journal holds once MongoDB answers. Default true: fail at start (tests,
+   * reconcile, the migration).
+   */
+  readonly requireDatabaseAtStart?: boolean;
 }
 
 /** The `ReactionStore` of the droplet, plus the connection it owns. */
@@ -71,7 +79,7 @@ export const EMOJI_COUNTS = 'emoji_counts';
  * Documents keep user data (reaction keys, emoji names) in values only, never in field names:
  * names such as `a.b` or `$dollar` are not legal or not safe as MongoDB field names.
  */
-interface StateDoc {
+export interface StateDoc {
   _id: string;
   ref: { team: string; item: string; user: string; reaction: string };
   baseEmoji: string;
@@ -173,16 +181,28 @@ export async function createMongoReactionStore(
     connectTimeoutMS: serverSelectionTimeoutMS,
     waitQueueTimeoutMS: serverSelectionTimeoutMS,
     socketTimeoutMS: 2 * operationTimeoutMs,
+    // The inbox deletes an event once the store has acknowledged applying it, so an
+    // acknowledgement must mean "on disk": journaled, and on a replica set on a majority that
+    // survives a failover. These writes are off Slack's answer path, so waiting costs nothing.
+    writeConcern: { w: 'majority', journal: true },
   });
   const store = new MongoReactionStoreImpl(client, client.db(options.dbName), options);
   try {
     await store.initialise();
   } catch (err) {
+    if (options.requireDatabaseAtStart === false && err instanceof StoreUnavailableError) {
+      options.logger?.warn({ err }, 'MongoDB not reachable at start; retrying in the background');
+      store.initialiseInBackground();
+      return store;
+    }
     await client.close().catch(() => undefined);
     throw err;
   }
   return store;
 }
+
+/** Between attempts to initialise a store whose database was down at start. */
+const INITIALISE_RETRY_MS = 2_000;
 
 class MongoReactionStoreImpl implements MongoReactionStore {
   private readonly states: Collection<StateDoc>;
@@ -225,6 +245,17 @@ class MongoReactionStoreImpl implements MongoReactionStore {
       await this.states.createIndex({ baseEmoji: 1 });
     });
     this.logger?.info({ db: this.db.databaseName }, 'MongoDB reaction store ready');
+  }
+
+  /** Retries `initialise` until it succeeds or the store is closed. */
+  initialiseInBackground(): void {
+    const retry = (): void => {
+      if (this.closed) return;
+      this.initialise().catch(() => {
+        setTimeout(retry, INITIALISE_RETRY_MS).unref();
+      });
+    };
+    setTimeout(retry, INITIALISE_RETRY_MS).unref();
   }
 
   async getState(key: string): Promise<ReactionState | null> {
@@ -499,7 +530,11 @@ class MongoReactionStoreImpl implements MongoReactionStore {
 
 function ignore(): void {}
 
-function toStateDoc(state: ReactionState): StateDoc {
+/**
+ * The document a state is stored as (the store's own mapping; the benchmark seeds states in bulk
+ * with it instead of one round trip each).
+ */
+export function toStateDoc(state: ReactionState): StateDoc {
   // Field by field: a structurally typed caller may pass an object with extra properties, and
   // only the schema's fields belong in the document.
   const { team, item, user, reaction } = state.ref;

@@ -10,9 +10,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   systemClock,
   type ConnectionRegistry,
+  type CountingDeps,
+  type InboxSlackDeps,
   type ReactionStore,
-  type SlackDeps,
 } from '@reactometer/shared';
+import { CachedCounts } from './adapters/cached-counts.js';
+import { SqsInbox, createSqsClient } from './adapters/sqs-inbox.js';
 import { ApiGatewaySender, createManagementClient } from './adapters/api-gateway-sender.js';
 import { createDocumentClient } from './adapters/dynamodb-client.js';
 import { DynamoConnectionRegistry } from './adapters/dynamodb-connection-registry.js';
@@ -20,6 +23,9 @@ import { DynamoReactionStore } from './adapters/dynamodb-reaction-store.js';
 import { SnsPublisher, createSnsClient } from './adapters/sns-publisher.js';
 import {
   loadConnectionsConfig,
+  loadCountsCacheMs,
+  loadInboxConfig,
+  loadPublishConfig,
   loadRuntimeConfig,
   loadSenderConfig,
   loadSlackConfig,
@@ -51,7 +57,14 @@ export interface Composition {
   readonly documentClient: () => DynamoDBDocumentClient;
   readonly store: () => ReactionStore;
   readonly registry: () => ConnectionRegistry;
-  readonly slackDeps: () => SlackDeps;
+  /** `POST /slack/events`: the signing secret and the inbox queue. */
+  readonly slackDeps: () => InboxSlackDeps;
+  /** The inbox queue (appends, and its depth for `/healthz`). */
+  readonly inbox: () => SqsInbox;
+  /** The counting function: the store and the SNS publisher. */
+  readonly countingDeps: () => CountingDeps;
+  /** The counts as reads serve them: one read per `COUNTS_CACHE_MS` per warm container. */
+  readonly counts: () => CachedCounts;
   /** One sender per management endpoint (in practice one per process). */
   readonly sender: (endpoint: string) => ApiGatewaySender;
 }
@@ -92,22 +105,41 @@ export function createComposition(env: Env): Composition {
       }),
   );
 
-  const slackDeps = once((): SlackDeps => {
-    const slack = loadSlackConfig(env);
-    const { region } = runtime();
+  const inbox = once((): SqsInbox => {
+    const config = loadInboxConfig(env);
+    return new SqsInbox({
+      client: createSqsClient({
+        region: runtime().region,
+        ...(config.sqsEndpoint === undefined ? {} : { endpoint: config.sqsEndpoint }),
+        requestTimeoutMs: config.sqsRequestTimeoutMs,
+      }),
+      queueUrl: config.queueUrl,
+      maxPending: config.maxPending,
+      clock: systemClock,
+    });
+  });
+
+  const slackDeps = once((): InboxSlackDeps => {
+    const { signingSecret } = loadSlackConfig(env);
+    return { inbox: inbox(), clock: systemClock, signingSecret };
+  });
+
+  const countingDeps = once((): CountingDeps => {
+    const publish = loadPublishConfig(env);
     const snsClient = createSnsClient({
-      region,
-      ...(slack.snsEndpoint === undefined ? {} : { endpoint: slack.snsEndpoint }),
-      requestTimeoutMs: slack.snsRequestTimeoutMs,
+      region: runtime().region,
+      ...(publish.snsEndpoint === undefined ? {} : { endpoint: publish.snsEndpoint }),
+      requestTimeoutMs: publish.snsRequestTimeoutMs,
     });
     return {
       store: store(),
-      publisher: new SnsPublisher({ client: snsClient, topicArn: slack.topicArn }),
+      publisher: new SnsPublisher({ client: snsClient, topicArn: publish.topicArn }),
       clock: systemClock,
       pendingLeaseMs: storeConfig().pendingLeaseMs,
-      signingSecret: slack.signingSecret,
     };
   });
+
+  const counts = once(() => new CachedCounts(store(), loadCountsCacheMs(env), systemClock));
 
   const senders = new Map<string, ApiGatewaySender>();
   const sender = (endpoint: string): ApiGatewaySender => {
@@ -140,6 +172,9 @@ export function createComposition(env: Env): Composition {
     store,
     registry,
     slackDeps,
+    inbox,
+    countingDeps,
+    counts,
     sender,
   };
 }

@@ -123,6 +123,39 @@ export const CONFIG_KEYS = {
     schema: httpUrl,
     optional: true,
   }),
+  INBOX_QUEUE_URL: spec({
+    description:
+      'URL of the inbox SQS FIFO queue: Slack events are stored there before they are counted.',
+    defaultText: '(required by slackEvents, counter and reactions)',
+    schema: httpUrl,
+  }),
+  SQS_ENDPOINT: spec<string>({
+    description: 'SQS endpoint override (ElasticMQ locally); unset: the regional AWS endpoint.',
+    defaultText: '(AWS)',
+    schema: httpUrl,
+    optional: true,
+  }),
+  SQS_REQUEST_TIMEOUT_MS: spec({
+    description:
+      'Longest wait for SQS to accept a Slack event before the edge answers 503 (Slack waits 3 s, then retries).',
+    defaultText: '1000',
+    schema: integer(50, 60_000),
+    fallback: () => 1000,
+  }),
+  INBOX_MAX_PENDING: spec({
+    description:
+      'Messages waiting in the inbox queue beyond which Slack gets 503 overloaded with Retry-After at once.',
+    defaultText: '100000',
+    schema: integer(1, 100_000_000),
+    fallback: () => 100_000,
+  }),
+  COUNTS_CACHE_MS: spec({
+    description:
+      'How long a warm container serves GET /reactions and getReactions from one read of the counts (0: read every time).',
+    defaultText: '1000',
+    schema: integer(0, 600_000),
+    fallback: () => 1000,
+  }),
   DYNAMODB_REQUEST_TIMEOUT_MS: spec({
     description:
       'Longest time one DynamoDB attempt may take before the store counts as unavailable (503).',
@@ -339,27 +372,62 @@ export function loadStoreConfig(env: Env = process.env): StoreConfig {
   };
 }
 
-/** What `POST /slack/events` needs beyond the store. */
+/** What `POST /slack/events` needs besides the inbox: the secret it verifies with. */
 export interface SlackConfig {
   readonly signingSecret: string;
+}
+
+export function loadSlackConfig(env: Env = process.env): SlackConfig {
+  const v = readEnvKeys(CONFIG_KEYS, env, ['SLACK_SIGNING_SECRET']);
+  return { signingSecret: v.SLACK_SIGNING_SECRET! };
+}
+
+/** The inbox queue, for the edge that appends to it and the routes that report its depth. */
+export interface InboxConfig {
+  readonly queueUrl: string;
+  readonly sqsEndpoint: string | undefined;
+  readonly sqsRequestTimeoutMs: number;
+  readonly maxPending: number;
+}
+
+export function loadInboxConfig(env: Env = process.env): InboxConfig {
+  const v = readEnvKeys(CONFIG_KEYS, env, [
+    'INBOX_QUEUE_URL',
+    'SQS_ENDPOINT',
+    'SQS_REQUEST_TIMEOUT_MS',
+    'INBOX_MAX_PENDING',
+  ]);
+  return {
+    queueUrl: v.INBOX_QUEUE_URL!,
+    sqsEndpoint: v.SQS_ENDPOINT,
+    sqsRequestTimeoutMs: v.SQS_REQUEST_TIMEOUT_MS!,
+    maxPending: v.INBOX_MAX_PENDING!,
+  };
+}
+
+/** Where count changes are published (the counting function). */
+export interface PublishConfig {
   readonly topicArn: string;
   readonly snsEndpoint: string | undefined;
   readonly snsRequestTimeoutMs: number;
 }
 
-export function loadSlackConfig(env: Env = process.env): SlackConfig {
+export function loadPublishConfig(env: Env = process.env): PublishConfig {
   const v = readEnvKeys(CONFIG_KEYS, env, [
-    'SLACK_SIGNING_SECRET',
     'COUNTS_TOPIC_ARN',
     'SNS_ENDPOINT',
     'SNS_REQUEST_TIMEOUT_MS',
   ]);
   return {
-    signingSecret: v.SLACK_SIGNING_SECRET!,
     topicArn: v.COUNTS_TOPIC_ARN!,
     snsEndpoint: v.SNS_ENDPOINT,
     snsRequestTimeoutMs: v.SNS_REQUEST_TIMEOUT_MS!,
   };
+}
+
+/** How long a warm container serves the counts from one read. */
+export function loadCountsCacheMs(env: Env = process.env): number {
+  return readEnvKeys(CONFIG_KEYS, env, ['COUNTS_CACHE_MS']).COUNTS_CACHE_MS!;
 }
 
 /** The connections table and how long a record lives. */

@@ -9,6 +9,8 @@ import {
   loadRuntimeConfig,
   loadSenderConfig,
   loadSlackConfig,
+  loadPublishConfig,
+  loadInboxConfig,
   requireManagementEndpoint,
 } from '../src/config.js';
 import { configProblems } from '@reactometer/shared/testing';
@@ -17,12 +19,20 @@ describe('Lambda configuration', () => {
   it('names every missing or invalid variable at once', () => {
     expect(
       configProblems(() =>
-        loadSlackConfig({ COUNTS_TOPIC_ARN: 'my-topic', SNS_REQUEST_TIMEOUT_MS: 'fast' }),
+        loadPublishConfig({ COUNTS_TOPIC_ARN: 'my-topic', SNS_REQUEST_TIMEOUT_MS: 'fast' }),
       ),
     ).toEqual([
-      `SLACK_SIGNING_SECRET: is required (${CONFIG_KEYS.SLACK_SIGNING_SECRET.description})`,
       'COUNTS_TOPIC_ARN: must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)',
       'SNS_REQUEST_TIMEOUT_MS: must be an integer 50-30000',
+    ]);
+    expect(configProblems(() => loadSlackConfig({}))).toEqual([
+      `SLACK_SIGNING_SECRET: is required (${CONFIG_KEYS.SLACK_SIGNING_SECRET.description})`,
+    ]);
+    expect(
+      configProblems(() => loadInboxConfig({ INBOX_QUEUE_URL: 'queue', INBOX_MAX_PENDING: '0' })),
+    ).toEqual([
+      'INBOX_QUEUE_URL: must be an http:// or https:// URL',
+      'INBOX_MAX_PENDING: must be an integer 1-100000000',
     ]);
   });
 

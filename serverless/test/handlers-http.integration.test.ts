@@ -18,10 +18,15 @@ import {
   type AfterStoreFailure,
 } from '@reactometer/shared/contract-tests';
 import { createComposition } from '../src/composition.js';
-import type { createSlackEventsHandler as CreateSlackEventsHandler } from '../src/handlers/slack-events.js';
+import type { createCounterHandler as CreateCounterHandler } from '../src/handlers/counter.js';
 import { httpApiEvent } from './support/events.js';
 import { freePort } from '@reactometer/devkit';
-import { applyEnv, startHandlerBackend, type HandlerBackend } from './support/handler-env.js';
+import {
+  applyEnv,
+  startHandlerBackend,
+  type CounterHandler,
+  type HandlerBackend,
+} from './support/handler-env.js';
 import { startLocalSns, type LocalSns } from './support/local-sns.js';
 
 type Handler = (
@@ -32,10 +37,14 @@ const SECRET = 'handler-test-secret';
 let backend: HandlerBackend;
 let sns: LocalSns;
 let published: string[];
+/** The Slack handler alone: answers once the event is in the inbox queue. */
+let appendOnly: Handler;
+/** The Slack handler, then the counter over everything in the inbox (what SQS + Lambda do). */
 let slackEvents: Handler;
+let counter: CounterHandler;
+let createCounterHandler: typeof CreateCounterHandler;
 let reactions: Handler;
 let reconcileHandler: (event?: { repair?: boolean }) => Promise<ReconcileReport>;
-let createSlackEventsHandler: typeof CreateSlackEventsHandler;
 
 let sequence = 0;
 const now = () => Math.floor(Date.now() / 1000);
@@ -89,11 +98,18 @@ beforeAll(async () => {
     SNS_ENDPOINT: sns.endpoint,
     DYNAMODB_REQUEST_TIMEOUT_MS: '500',
   });
-  ({ handler: slackEvents, createSlackEventsHandler } =
-    (await import('../src/handlers/slack-events.js')) as {
-      handler: Handler;
-      createSlackEventsHandler: typeof CreateSlackEventsHandler;
-    });
+  ({ handler: appendOnly } = (await import('../src/handlers/slack-events.js')) as {
+    handler: Handler;
+  });
+  ({ handler: counter, createCounterHandler } = (await import('../src/handlers/counter.js')) as {
+    handler: CounterHandler;
+    createCounterHandler: typeof CreateCounterHandler;
+  });
+  slackEvents = async (event) => {
+    const res = await appendOnly(event);
+    await backend.drainInbox(counter);
+    return res;
+  };
   ({ handler: reactions } = (await import('../src/handlers/reactions.js')) as { handler: Handler });
   ({ handler: reconcileHandler } = (await import('../src/handlers/reconcile.js')) as {
     handler: typeof reconcileHandler;
@@ -193,6 +209,27 @@ describe('POST /slack/events', () => {
       status: 400,
       code: 'invalid_json',
     });
+  });
+
+  it('refuses two X-Slack-Signature headers as API Gateway delivers them (joined with a comma), even when one is right', async () => {
+    const emoji = emojiName('twosig');
+    const signed = signSlackBody(SECRET, addEvent(emoji), now());
+    const good = signed.headers['x-slack-signature']!;
+    const res = await slackEvents(
+      httpApiEvent({
+        method: 'POST',
+        path: '/slack/events',
+        headers: { ...signed.headers, 'x-slack-signature': `v0=${'0'.repeat(64)},${good}` },
+        body: signed.body,
+      }),
+    );
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 401,
+      body: {
+        error: { code: 'invalid_signature', message: 'more than one X-Slack-Signature header' },
+      },
+    });
+    expect(await countOf(emoji)).toBe(0);
   });
 
   it('echoes the url_verification challenge', async () => {
@@ -322,7 +359,16 @@ describe('GET /reactions and GET /healthz', () => {
     const res = await reactions(httpApiEvent({ method: 'GET', path: '/healthz' }));
     expect({ status: res.statusCode, body: parse(res) }).toEqual({
       status: 200,
-      body: { status: 'ok' },
+      // How far behind the inbox is rides along (SQS does not tell the oldest message's age).
+      body: {
+        status: 'ok',
+        inbox: {
+          pending: expect.any(Number),
+          oldestAgeMs: 0,
+          draining: expect.any(Boolean),
+          lastErrorCode: null,
+        },
+      },
     });
   });
 
@@ -395,15 +441,15 @@ class CapturingLogger extends Logger {
 // The same expectations as legacy-server/test/droplet-edge.integration.test.ts: one mapping, one log shape.
 describe('a change stored but not pushed or not settled', () => {
   it.each<AfterStoreFailure>(['publishError', 'settleError'])(
-    'answers 200 to a change stored with a %s, and logs it at warn',
+    'the counter applies an event whose %s happened after the count was stored, and logs it at warn',
     async (failure) => {
       const emoji = emojiName(failure);
       const { error } = AFTER_STORE_ERRORS[failure];
-      // The handler over the real store and SNS publisher, one of them failing.
+      // The counter over the real store and SNS publisher, one of them failing.
       const parts = createComposition(process.env);
-      const deps = parts.slackDeps();
+      const deps = parts.countingDeps();
       const logger = new CapturingLogger({ serviceName: 'handlers-test', logLevel: 'DEBUG' });
-      const handler = createSlackEventsHandler({
+      const failing = createCounterHandler({
         deps:
           failure === 'settleError'
             ? { ...deps, store: settleFailingStore(deps.store, emoji, error) }
@@ -414,29 +460,37 @@ describe('a change stored but not pushed or not settled', () => {
       const body = addEvent(emoji);
       const signed = signSlackBody(SECRET, body, now());
       const { headers } = signed;
-      const res = await handler(
+      const res = await appendOnly(
         httpApiEvent({ method: 'POST', path: '/slack/events', headers, body: signed.body }),
       );
+      const failed = await backend.drainInbox(failing);
       expect([res.statusCode, parse(res), await countOf(emoji)]).toEqual([200, { ok: true }, 1]);
 
       const eventId = body.event_id as string;
       const line = logger.lines.find((l) => l.eventId === eventId);
-      expect(line).toMatchObject({
-        level: 'WARN',
-        message: 'slack event',
-        ...afterStoreFailureLogFields(failure, { eventId, emoji, bytes: signed.body.byteLength }),
+      const {
+        status: _status,
+        bytes: _bytes,
+        ...fields
+      } = afterStoreFailureLogFields(failure, {
+        eventId,
+        emoji,
+        bytes: signed.body.byteLength,
       });
+      expect(line).toMatchObject({ level: 'WARN', message: 'inbox event applied', ...fields });
       expect(line).not.toHaveProperty(otherAfterStoreFailure(failure));
+      // A pending marker left set keeps the message: its redelivery settles the marker.
+      expect(failed).toHaveLength(failure === 'settleError' ? 1 : 0);
     },
   );
 });
 
 describe('when DynamoDB is gone', () => {
   // Last in this file: it stops the store.
-  it('POST /slack/events and GET /healthz answer 503 store_unavailable, so Slack retries', async () => {
+  it('POST /slack/events still stores the event (200); /healthz says 503 and how much waits; the counter hands the event back', async () => {
     await backend.dynalite.stop();
     const signed = signSlackBody(SECRET, addEvent(emojiName('down')), now());
-    const res = await slackEvents(
+    const res = await appendOnly(
       httpApiEvent({
         method: 'POST',
         path: '/slack/events',
@@ -444,14 +498,16 @@ describe('when DynamoDB is gone', () => {
         body: signed.body,
       }),
     );
-    expect({
-      status: res.statusCode,
-      code: (parse(res) as { error: { code: string } }).error.code,
-    }).toEqual({
-      status: 503,
-      code: 'store_unavailable',
+    expect({ status: res.statusCode, body: parse(res) }).toEqual({
+      status: 200,
+      body: { ok: true },
     });
     const health = await reactions(httpApiEvent({ method: 'GET', path: '/healthz' }));
     expect(health.statusCode).toBe(503);
-  }, 20_000);
+    const body = parse(health) as { error: { code: string }; inbox: { pending: number } };
+    expect(body.error.code).toBe('store_unavailable');
+    expect(body.inbox.pending).toBeGreaterThanOrEqual(1);
+    // Reported as failed: SQS keeps it and redelivers it once DynamoDB answers again.
+    expect((await backend.drainInbox(counter)).length).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 });

@@ -39,10 +39,31 @@ const FUNCTIONS = {
   SlackEvents: {
     role: 'SlackEventsRole',
     handler: 'slack-events',
+    // The edge only stores the event in the inbox queue: no DynamoDB, no SNS.
+    dynamodb: {},
+    sqs: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
+    publishes: false,
+    manages: false,
+    invokes: [],
+  },
+  Counter: {
+    role: 'CounterRole',
+    handler: 'counter',
     dynamodb: {
-      ReactionStatesTable: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      EmojiCountsTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      ReactionStatesTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+      EmojiCountsTable: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ],
     },
+    sqs: [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ],
     publishes: true,
     manages: false,
     invokes: [],
@@ -54,6 +75,7 @@ const FUNCTIONS = {
       EmojiCountsTable: ['dynamodb:GetItem', 'dynamodb:Scan'],
       ReactionStatesTable: ['dynamodb:GetItem'],
     },
+    sqs: ['sqs:GetQueueAttributes'],
     publishes: false,
     manages: false,
     invokes: [],
@@ -65,6 +87,7 @@ const FUNCTIONS = {
       ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
       EmojiCountsTable: ['dynamodb:Scan'],
     },
+    sqs: [],
     publishes: false,
     manages: true,
     invokes: [],
@@ -77,6 +100,7 @@ const FUNCTIONS = {
       FanoutGateTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       EmojiCountsTable: ['dynamodb:BatchGetItem'],
     },
+    sqs: [],
     publishes: false,
     manages: true,
     // Its workers, and itself (the hand-off of a pending flush).
@@ -86,6 +110,7 @@ const FUNCTIONS = {
     role: 'FanoutWorkerRole',
     handler: 'fanout-worker',
     dynamodb: { ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Scan'] },
+    sqs: [],
     publishes: false,
     manages: true,
     invokes: [],
@@ -97,6 +122,7 @@ const FUNCTIONS = {
       ReactionStatesTable: ['dynamodb:PutItem', 'dynamodb:Scan'],
       EmojiCountsTable: ['dynamodb:PutItem', 'dynamodb:Scan'],
     },
+    sqs: [],
     publishes: false,
     manages: false,
     invokes: [],
@@ -285,6 +311,46 @@ describe('serverless package (no credentials)', () => {
     },
   );
 
+  it.each(Object.entries(FUNCTIONS))('%s: SQS actions only on the inbox queue', (_name, spec) => {
+    const sqs = statementsOf(spec.role).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('sqs:')),
+    );
+    for (const s of sqs) {
+      expect(actionsOf(s).every((a) => a.startsWith('sqs:'))).toBe(true);
+      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['InboxQueue', 'Arn'] });
+    }
+    expect(sqs.flatMap((s) => actionsOf(s)).sort()).toEqual([...spec.sqs]);
+  });
+
+  it('stores Slack events in a FIFO inbox queue with a dead-letter queue, consumed by the counter with partial batch failures', () => {
+    const queue = resource('InboxQueue').Properties;
+    expect(queue).toMatchObject({
+      QueueName: `reactometer-${STAGE}-inbox.fifo`,
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': ['InboxDeadLetterQueue', 'Arn'] },
+        maxReceiveCount: expect.any(Number),
+      },
+    });
+    expect(resource('InboxDeadLetterQueue').Properties).toMatchObject({
+      QueueName: `reactometer-${STAGE}-inbox-dlq.fifo`,
+      FifoQueue: true,
+    });
+    const mappings = resources('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    expect(mappings).toEqual([
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': ['InboxQueue', 'Arn'] },
+        FunctionName: { 'Fn::GetAtt': ['CounterLambdaFunction', 'Arn'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      }),
+    ]);
+    // SQS's advice for an event source: a visibility timeout of at least 6x the function's.
+    const counterTimeout = resource('CounterLambdaFunction').Properties.Timeout as number;
+    expect(queue.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * counterTimeout);
+  });
+
   it.each(Object.entries(FUNCTIONS))(
     '%s: lambda:InvokeFunction only on the fan-out functions it calls, by exact ARN',
     (_name, spec) => {
@@ -337,7 +403,7 @@ describe('serverless package (no credentials)', () => {
             expect(['logs:CreateLogStream', 'logs:PutLogEvents']).toContain(action);
             expect(s.Resource).toEqual({ 'Fn::GetAtt': [`${_name}LogGroup`, 'Arn'] });
           } else {
-            expect(action).toMatch(/^(dynamodb|sns|execute-api|lambda):/);
+            expect(action).toMatch(/^(dynamodb|sns|sqs|execute-api|lambda):/);
           }
         }
       }
@@ -417,6 +483,8 @@ describe('serverless package (no credentials)', () => {
       expect(vars.DYNAMODB_ENDPOINT).toBeUndefined();
       expect(vars.SNS_ENDPOINT).toBeUndefined();
       expect(vars.COUNTS_TOPIC_ARN).toEqual({ Ref: 'CountsTopic' });
+      expect(vars.INBOX_QUEUE_URL).toEqual({ Ref: 'InboxQueue' });
+      expect(vars.SQS_ENDPOINT).toBeUndefined();
       expect(joined(vars.WS_MANAGEMENT_ENDPOINT)).toBe(
         `https://{Ref:WebsocketsApi}.execute-api.{Ref:AWS::Region}.amazonaws.com/${STAGE}`,
       );
@@ -477,6 +545,7 @@ describe('serverless package (no credentials)', () => {
             COUNTS_TABLE: 'c',
             CONNECTIONS_TABLE: 'k',
             COUNTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:t',
+            INBOX_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/inbox.fifo',
             SLACK_SIGNING_SECRET: 'x',
             WS_MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
             FANOUT_GATE_TABLE: 'g',

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'store_unavailable'
   | 'reaction_busy'
   | 'store_conflict'
+  | 'overloaded'
   | 'not_found'
   | 'method_not_allowed'
   | 'too_many_connections'
@@ -74,6 +75,20 @@ export class ReactionBusyError extends ReactometerError {
 export class StoreConflictError extends ReactometerError {
   constructor(message: string) {
     super('store_conflict', message);
+  }
+}
+
+/**
+ * More work is in flight or queued than the deployment accepts: refused at once, before anything
+ * is stored, so that Slack retries later instead of waiting out a timeout.
+ */
+export class OverloadedError extends ReactometerError {
+  /** What the edge sends as `Retry-After`. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('overloaded', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -9,6 +9,7 @@ export * from './slack/signature.js';
 export * from './slack/events.js';
 export * from './slack/handle-slack-request.js';
 export * from './slack/slack-edge.js';
+export * from './inbox/event-inbox.js';
 export * from './realtime/handle-client-message.js';
 export * from './realtime/latest-counts.js';
 export * from './contract/limits.js';

@@ -7,6 +7,7 @@
  * each other, of their order and of data already in the store.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAX_CLIENT_FRAME_BYTES, MAX_SLACK_BODY_BYTES } from '../src/contract/limits.js';
@@ -46,6 +47,26 @@ export interface DeploymentContractOptions {
    * droplet does; a gateway with its own frame limit may not, and sets this to false.
    */
   readonly closesOversizedFrames?: boolean;
+  /**
+   * How long a 200 may take to show in the counts. A 200 promises that the event is stored
+   * durably in the deployment's inbox and counted shortly after (docs/api.md), so the suite reads
+   * counts once `/healthz` reports the inbox empty (`inbox.pending === 0`), waiting at most this
+   * long (default 15 s). A deployment without an inbox field is read at once.
+   */
+  readonly settleTimeoutMs?: number;
+  /**
+   * How old a count a read may serve once the inbox has drained (a deployment that caches reads,
+   * like serverless's per-container `COUNTS_CACHE_MS`); the suite waits this long more before it
+   * reads. Default 0 (the droplet's reads are updated by its own writes).
+   */
+  readonly readStaleMs?: number;
+  /**
+   * Whether the deployment sees a repeated request header as all its values. Node and API
+   * Gateway (payload 2.0) join them with commas; serverless-offline keeps only the last one, so
+   * a second, correct signature hides a first, wrong one there. The offline stack sets false;
+   * its Lambda edge is tested with API Gateway's event shape instead (handlers-http).
+   */
+  readonly joinsRepeatedHeaders?: boolean;
 }
 
 interface HttpResult {
@@ -159,6 +180,25 @@ async function fetchText(
   };
 }
 
+/** Reads a `node:http(s)` response into a `RawAnswer`. */
+function collect(
+  resolve: (answer: RawAnswer) => void,
+  reject: (err: unknown) => void,
+): (res: http.IncomingMessage) => void {
+  return (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('error', reject);
+    res.once('end', () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        contentType: res.headers['content-type'] ?? '',
+        text: Buffer.concat(chunks).toString('utf8'),
+      }),
+    );
+  };
+}
+
 /** The same request over `node:https`, trusting `ca` only. */
 function httpsText(
   target: string,
@@ -175,19 +215,29 @@ function httpsText(
         ca,
         headers: { ...headers, ...(body !== undefined ? { 'content-length': body.length } : {}) },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: res.headers['content-type'] ?? '',
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
+      collect(resolve, reject),
     );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A POST whose headers may repeat (an array value is sent as that many header lines), which
+ * `fetch` cannot send: it joins repeated names into one line.
+ */
+function rawHeaderLines(
+  target: string,
+  headers: Record<string, string | string[]>,
+  body: Buffer,
+  ca: string | undefined,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const options = { method: 'POST', headers: { ...headers, 'content-length': body.length } };
+    const req =
+      ca === undefined
+        ? http.request(target, options, collect(resolve, reject))
+        : https.request(target, { ...options, ca }, collect(resolve, reject));
     req.once('error', reject);
     req.end(body);
   });
@@ -279,9 +329,29 @@ export function describeDeploymentContract(
         status: 200,
         body: expect.anything(),
       });
+      // A 200 promises the event is stored and counted shortly after: the next step reads it.
+      await settled();
+    }
+
+    /** Resolves once every acknowledged event has been counted (see `settleTimeoutMs`). */
+    async function settled(): Promise<void> {
+      const deadline = Date.now() + (options.settleTimeoutMs ?? 15_000);
+      for (;;) {
+        const res = await http('GET', '/healthz');
+        const inbox = (res.json as { inbox?: { pending?: unknown } } | undefined)?.inbox;
+        if (inbox === undefined || inbox.pending === 0) {
+          if ((options.readStaleMs ?? 0) > 0) await sleep(options.readStaleMs ?? 0);
+          return;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`the inbox still held ${String(inbox.pending)} events after the wait`);
+        }
+        await sleep(25);
+      }
     }
 
     async function reactions(): Promise<EmojiCount[]> {
+      await settled();
       const res = await http('GET', '/reactions');
       expect(res.status).toBe(200);
       expect(res.contentType).toMatch(/application\/json/);
@@ -410,6 +480,31 @@ export function describeDeploymentContract(
 
           expect((await postSigned(body)).status).toBe(200);
           expect(await countOf(s.emoji)).toBe(1);
+        },
+      );
+
+      (options.joinsRepeatedHeaders === false ? it.skip : it)(
+        '401 invalid_signature for two X-Slack-Signature headers (a wrong one, then the right one), and nothing is counted',
+        async () => {
+          // One rule on both deployments: Slack sends exactly one signature, so two are refused
+          // even when one of them matches (Node and API Gateway join repeated headers with a comma).
+          const s = new Scenario();
+          const signed = signSlackBody(target().signingSecret, s.add(1, 100), nowSeconds());
+          const { 'x-slack-signature': good, ...rest } = signed.headers;
+          const answer = await rawHeaderLines(
+            url('/slack/events'),
+            { ...rest, 'x-slack-signature': [`v0=${'0'.repeat(64)}`, good!] },
+            signed.body,
+            target().tls?.ca,
+          );
+          expect({
+            status: answer.status,
+            code: (JSON.parse(answer.text) as ErrorJson).error?.code,
+          }).toEqual({
+            status: 401,
+            code: 'invalid_signature',
+          });
+          expect(await countOf(s.emoji)).toBe(0);
         },
       );
 

@@ -84,3 +84,23 @@ describe('verifySlackSignature', () => {
     expect(() => verifySlackSignature(ok, 'other', clockAt(1700000000))).toThrow(SignatureError);
   });
 });
+
+describe('two X-Slack-Signature headers', () => {
+  it('are refused even when one of them is right (Node and API Gateway join them with a comma)', () => {
+    const input = {
+      rawBody: UTF8_BODY,
+      signature: `v0=${'0'.repeat(64)}, ${UTF8_SIG}`,
+      timestamp: '1700000000',
+    };
+    expect(() => verifySlackSignature(input, 's3cr3t-ü', clockAt(1700000000))).toThrow(
+      new SignatureError('more than one X-Slack-Signature header'),
+    );
+    expect(() =>
+      verifySlackSignature(
+        { ...input, signature: `${UTF8_SIG},${UTF8_SIG}` },
+        's3cr3t-ü',
+        clockAt(1700000000),
+      ),
+    ).toThrow('more than one X-Slack-Signature header');
+  });
+});

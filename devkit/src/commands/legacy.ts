@@ -6,11 +6,13 @@
  * so that Ctrl+C leaves no process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import os from 'node:os';
 import { createCommand, readConfig, runCli } from '@reactometer/cli';
 import { describeConfig, loadConfig } from '@reactometer/legacy-server/config';
 import { devSecretWarning, localSigningSecret } from '../dev-secret.js';
 import { DEV_FERRETDB_DATA_DIR, startDevFerretDb } from '../droplet/dev-database.js';
+import { DATA_DIR } from '../paths.js';
 import { ensureDropletBuild } from '../droplet/droplet-build.js';
 import type { FerretDbProcess } from '../ferretdb.js';
 import { isPortOpen } from '../ports.js';
@@ -32,7 +34,12 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 
 async function run(): Promise<number> {
   const { secret, isDev } = localSigningSecret();
-  const env: NodeJS.ProcessEnv = { ...process.env, SLACK_SIGNING_SECRET: secret };
+  const env: NodeJS.ProcessEnv = {
+    // The dev droplet's inbox journal sits beside its FerretDB data, kept across runs.
+    INBOX_DIR: path.join(DATA_DIR, 'inbox-legacy'),
+    ...process.env,
+    SLACK_SIGNING_SECRET: secret,
+  };
   if (isDev) devSecretWarning().forEach(say);
 
   // Validated here as well as in main.ts, so that a typo fails before FerretDB is started.

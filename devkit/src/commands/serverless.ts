@@ -75,6 +75,7 @@ async function run(): Promise<number> {
   say(`  @connections ${stack.managementUrl}/@connections/{id}`);
   say(`  SNS          ${stack.snsUrl}   (topic ${stack.topicArn})`);
   say(`  Lambda       http://${config.host}:${stack.ports.lambda}`);
+  say(`  SQS          ${stack.sqsEndpoint}   (inbox ${stack.inbox.queueUrl}, fed to the counter)`);
   say(
     `  DynamoDB     ${stack.dynamodbEndpoint}   (tables ${Object.values(stack.tables).join(', ')})`,
   );

@@ -1,6 +1,7 @@
 /**
  * `npm run setup`: installs what the machine lacks, idempotently: FerretDB (built from the Go
- * module proxy into .tools/bin), PostgreSQL (Debian's package, FerretDB's backend), nginx and
+ * module proxy into .tools/bin), PostgreSQL (Debian's package, FerretDB's backend), ElasticMQ
+ * (the SQS emulator: Maven Central into .tools, run on Java 17), nginx and
  * systemd-analyze (Debian's packages, for the droplet's deploy tests), Chromium (Debian's
  * package, for the dashboard's browser tests), and the droplet's build when a source changed.
  * `npm test`, `npm start` and `.ci/run` call it; running it twice does nothing.
@@ -8,6 +9,7 @@
 import { createCommand, runCli } from '@reactometer/cli';
 import { ensureChromium } from '../chromium.js';
 import { ensureDropletBuild } from '../droplet/droplet-build.js';
+import { ensureElasticMq } from '../elasticmq.js';
 import { ensureFerretDbBinary } from '../ferretdb.js';
 import { ensureNginx, ensureSystemdAnalyze } from '../nginx.js';
 import { ensurePostgres } from '../postgres.js';
@@ -31,6 +33,7 @@ await runCli<Options>(program, ({ quiet, browser }) => {
   };
   log(`FerretDB: ${ensureFerretDbBinary(say)}`);
   log(`PostgreSQL: ${ensurePostgres(say)}`);
+  log(`ElasticMQ (SQS emulator): ${ensureElasticMq(say)}`);
   log(`nginx: ${ensureNginx(say)}`);
   log(`systemd-analyze: ${ensureSystemdAnalyze(say)}`);
   log(`droplet build: ${ensureDropletBuild()}`);

@@ -4,6 +4,9 @@
  * entry through `node --import tsx` stays available for the before/after comparison; not the tsx
  * CLI, which runs the program in a second process and would make the measured pid the wrapper's.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawnManaged, type ManagedProcess } from '../managed-process.js';
 import { freePorts, waitForPort } from '../ports.js';
@@ -21,6 +24,8 @@ export interface DropletProcess {
   readonly spawnedAt: number;
   /** `http://127.0.0.1:<port>/metrics`, or undefined when METRICS_PORT=off was passed. */
   readonly metricsUrl: string | undefined;
+  /** The droplet's inbox journal folder (INBOX_DIR). */
+  readonly inboxDir: string;
   /** SIGTERM (the droplet drains and closes its sockets), SIGKILL after 20 s. */
   stop(): Promise<void>;
 }
@@ -57,6 +62,11 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     options.runtime === 'tsx'
       ? ['--import', 'tsx', DROPLET_MAIN_TS]
       : ['--enable-source-maps', ensureDropletBuild()];
+  // One journal per droplet: two processes on one folder would be refused (its lock). A folder of
+  // its own unless the caller passes one (a restart that must find the journal again).
+  const ownInbox = options.env.INBOX_DIR === undefined;
+  const inboxDir =
+    options.env.INBOX_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'reactometer-droplet-inbox-'));
   const spawnedAt = Date.now();
   const proc = spawnManaged(process.execPath, [...flags, ...entry], {
     cwd: DROPLET_DIR,
@@ -66,6 +76,7 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
       PORT: String(port),
       HOST: host,
       METRICS_PORT: metricsPort,
+      INBOX_DIR: inboxDir,
     },
     stdio: ['ignore', options.onLogLine ? 'pipe' : 'ignore', options.stderr ?? 'inherit'],
     // The droplet stops itself gracefully on SIGTERM; no need to signal a group.
@@ -87,6 +98,7 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     });
   } catch (err) {
     await proc.stop({ signal: 'SIGKILL' });
+    if (ownInbox) rmSync(inboxDir, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -97,6 +109,10 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/ws`,
     metricsUrl: /^off$/i.test(metricsPort) ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
-    stop: () => proc.stop(),
+    inboxDir,
+    stop: async () => {
+      await proc.stop();
+      if (ownInbox) rmSync(inboxDir, { recursive: true, force: true });
+    },
   };
 }

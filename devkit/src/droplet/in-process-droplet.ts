@@ -8,15 +8,22 @@ import { loadConfig, type DropletConfig } from '@reactometer/legacy-server/confi
 import { TEST_SIGNING_SECRET } from '../dev-secret.js';
 import { assertServersAllowed } from '../server-guard.js';
 
-/** Droplet settings from the real config loader: test defaults, plus the given variables. */
-export function dropletTestSettings(env: Readonly<Record<string, string>> = {}): DropletConfig {
-  return loadConfig({
+/**
+ * Droplet settings from the real config loader: test defaults, plus the given variables. Without
+ * an `INBOX_DIR` among them, the inbox folder is left out, so that each droplet gets a temporary
+ * journal of its own (the configured default would be shared by every droplet of a test run).
+ */
+export function dropletTestSettings(
+  env: Readonly<Record<string, string>> = {},
+): Omit<DropletConfig, 'inboxDir'> & { readonly inboxDir?: string } {
+  const { inboxDir, ...config } = loadConfig({
     SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     ...env,
   });
+  return env.INBOX_DIR === undefined ? config : { ...config, inboxDir };
 }
 
 export interface InProcessDroplet {

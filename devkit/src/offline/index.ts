@@ -4,3 +4,5 @@ export * from './dynalite-server.js';
 export * from './table-definitions.js';
 export * from './offline-config.js';
 export * from './dynalite-process.js';
+export * from './inbox-queues.js';
+export * from './sqs-poller.js';

@@ -1,8 +1,11 @@
 /**
- * The local serverless stack: dynalite (in this process) with the tables of infra/tables.yml,
- * then `serverless offline start` as a child process with serverless-offline-sns delivering the
- * count-changes topic to the fan-out function. No AWS account and no credentials: the child gets
- * dummy keys, and every endpoint points at a local emulator.
+ * The local serverless stack: dynalite (in this process, or its own for the chaos run) with the
+ * tables of infra/tables.yml, ElasticMQ with the inbox queues of infra/inbox.yml, then
+ * `serverless offline start` as a child process with serverless-offline-sns delivering the
+ * count-changes topic to the fan-out function, and a poller that feeds the inbox queue to the
+ * counter function (what Lambda's SQS event source mapping does; serverless-offline has none).
+ * No AWS account and no credentials: the child gets dummy keys, and every endpoint points at a
+ * local emulator.
  *
  * `startOfflineStack` is what `npm run serverless` (offline-cli.ts) and the tests use.
  */
@@ -21,7 +24,14 @@ import { sleep } from '@reactometer/shared/testing';
 import { freePorts, isPortTaken } from '../ports.js';
 import { assertServersAllowed } from '../server-guard.js';
 import { SERVERLESS_DIR } from '../workspaces.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startElasticMq, type ElasticMqProcess } from '../elasticmq.js';
+import { startDynaliteProcess, type DynaliteProcess } from './dynalite-process.js';
 import { startDynalite, type RunningDynalite } from './dynalite-server.js';
+import { createInboxQueues, type InboxQueues } from './inbox-queues.js';
+import { startSqsPoller, type SqsPoller } from './sqs-poller.js';
 import { createTables } from './table-definitions.js';
 
 // The Framework version the service pins (serverless/package.json), resolved from there.
@@ -76,6 +86,17 @@ export interface StartOfflineStackOptions {
   readonly onOutput?: (line: string) => void;
   /** Time allowed until the stack answers (default 120 s: the first bundle and cold starts). */
   readonly readyTimeoutMs?: number;
+  /**
+   * `embedded` (default): dynalite in this process. `process`: its own process, which
+   * `killDatabase()` can SIGKILL (the chaos run); with `dynaliteDataDir` its data survives that.
+   */
+  readonly dynalite?: 'embedded' | 'process';
+  /**
+   * The inbox queue's visibility timeout, seconds: how soon an event the counter could not apply
+   * is tried again. Default: infra/inbox.yml's (60 s, AWS's advice for the counter's timeout); the
+   * chaos run and tests shorten it, a tuning of the emulator only.
+   */
+  readonly inboxVisibilityTimeoutSeconds?: number;
 }
 
 export interface OfflineStack {
@@ -95,9 +116,20 @@ export interface OfflineStack {
     readonly code: number | null;
     readonly signal: NodeJS.Signals | null;
   }>;
+  /** ElasticMQ's SQS endpoint and the inbox queues. */
+  readonly sqsEndpoint: string;
+  readonly inbox: InboxQueues;
+  /** Invocations of the counter by the poller, messages deleted, messages reported failed. */
+  readonly counterStats: { invocations: number; deleted: number; failed: number };
   /** The last lines serverless printed. */
   output(): string;
-  /** Stops serverless (SIGINT, then SIGKILL after 10 s) and dynalite. Idempotent. */
+  /** SIGKILLs the function host (serverless offline) and starts it again on the same ports. */
+  restartHost(): Promise<void>;
+  /** SIGKILLs dynalite (only with `dynalite: 'process'`). */
+  killDatabase(): Promise<void>;
+  /** Starts dynalite again on the same port and data (only with `dynalite: 'process'`). */
+  startDatabase(): Promise<void>;
+  /** Stops the poller, serverless (SIGINT, then SIGKILL after 10 s), ElasticMQ and dynalite. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -247,26 +279,50 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
   const ports = await resolvePorts(options.ports ?? {}, host);
   const tables = tableNames(stage);
 
-  const dynalite: RunningDynalite = await startDynalite({
-    port: ports.dynalite,
-    host,
-    ...(options.dynaliteDataDir === undefined ? {} : { dataDir: options.dynaliteDataDir }),
-  });
+  const embedded: RunningDynalite | null =
+    options.dynalite === 'process'
+      ? null
+      : await startDynalite({
+          port: ports.dynalite,
+          host,
+          ...(options.dynaliteDataDir === undefined ? {} : { dataDir: options.dynaliteDataDir }),
+        });
+  const ownProcess: DynaliteProcess | null =
+    options.dynalite === 'process'
+      ? await startDynaliteProcess(tables, {
+          port: ports.dynalite,
+          ...(options.dynaliteDataDir === undefined ? {} : { dataDir: options.dynaliteDataDir }),
+        })
+      : null;
+  const dynamodbEndpoint = (embedded?.endpoint ?? ownProcess?.endpoint) as string;
+  const sqsData = mkdtempSync(path.join(os.tmpdir(), 'reactometer-elasticmq-'));
+  let elasticmq: ElasticMqProcess | undefined;
+  let poller: SqsPoller | undefined;
+  let sqs: SQSClient | undefined;
   let child: ChildProcess | undefined;
   const tail = new Tail(200, options.onOutput);
   let stopping: Promise<void> | undefined;
 
+  const stopHost = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+    const running = child;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill(signal);
+    const timer = setTimeout(() => running.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       process.off('exit', killOnExit);
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
-        child.kill('SIGINT');
-        const timer = setTimeout(() => child!.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await dynalite.stop();
+      await poller?.stop();
+      await stopHost('SIGINT', 10_000);
+      sqs?.destroy();
+      await elasticmq?.stop();
+      rmSync(sqsData, { recursive: true, force: true });
+      await embedded?.stop();
+      await ownProcess?.stop();
     })());
 
   // Last resort if this process exits without calling stop(): never leave serverless unowned.
@@ -277,64 +333,110 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
   process.on('exit', killOnExit);
 
   try {
-    const client = createDocumentClient({ endpoint: dynalite.endpoint, region });
-    try {
-      await createTables(client, tables);
-    } finally {
-      destroyDocumentClient(client);
+    if (embedded !== null) {
+      const client = createDocumentClient({ endpoint: embedded.endpoint, region });
+      try {
+        await createTables(client, tables);
+      } finally {
+        destroyDocumentClient(client);
+      }
     }
-
-    const args = [
-      '--import',
-      EXIT_WITH_PARENT,
-      SERVERLESS_BIN,
-      'offline',
-      'start',
-      '--stage',
-      stage,
-      '--region',
+    elasticmq = await startElasticMq({ dataDir: sqsData });
+    sqs = new SQSClient({
       region,
-    ];
-    child = spawn(process.execPath, args, {
-      cwd: SERVERLESS_DIR,
-      env: childEnv({
-        host,
-        ports,
-        region,
-        dynamodbEndpoint: dynalite.endpoint,
-        signingSecret: options.signingSecret,
-        logLevel: options.logLevel ?? 'WARN',
-        inProcess: options.inProcess ?? true,
-        extra: options.env ?? {},
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      endpoint: elasticmq.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const started = child;
+    const inbox = await createInboxQueues(
+      sqs,
+      stage,
+      region,
+      options.inboxVisibilityTimeoutSeconds,
+    );
+
+    const spawnHost = (): ChildProcess => {
+      const args = [
+        '--import',
+        EXIT_WITH_PARENT,
+        SERVERLESS_BIN,
+        'offline',
+        'start',
+        '--stage',
+        stage,
+        '--region',
+        region,
+      ];
+      const started = spawn(process.execPath, args, {
+        cwd: SERVERLESS_DIR,
+        env: childEnv({
+          host,
+          ports,
+          region,
+          dynamodbEndpoint,
+          signingSecret: options.signingSecret,
+          logLevel: options.logLevel ?? 'WARN',
+          inProcess: options.inProcess ?? true,
+          extra: {
+            ...(options.env ?? {}),
+            SQS_ENDPOINT: elasticmq!.endpoint,
+            INBOX_QUEUE_URL: inbox.queueUrl,
+          },
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
+      started.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+      return started;
+    };
+    child = spawnHost();
+    const first = child;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve) => {
-        started.once('exit', (code, signal) => resolve({ code, signal }));
-        started.once('error', () => resolve({ code: null, signal: null }));
+        first.once('exit', (code, signal) => resolve({ code, signal }));
+        first.once('error', () => resolve({ code: null, signal: null }));
       },
     );
-    child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
 
     const httpUrl = `http://${host}:${ports.http}`;
     await waitUntilReady(httpUrl, child, tail, options.readyTimeoutMs ?? 120_000);
+    poller = startSqsPoller({
+      sqs,
+      queueUrl: inbox.queueUrl,
+      queueArn: inbox.queueArn,
+      lambdaEndpoint: `http://${host}:${ports.lambda}`,
+      functionName: `reactometer-${stage}-counter`,
+    });
+    const counterStats = poller.stats;
 
     return {
       httpUrl,
       wsUrl: `ws://${host}:${ports.ws}`,
       managementUrl: `http://${host}:${ports.ws}`,
       snsUrl: `http://${host}:${ports.sns}`,
-      dynamodbEndpoint: dynalite.endpoint,
+      dynamodbEndpoint,
       ports,
       stage,
       region,
       tables,
       topicArn: offlineTopicArn(stage, region),
+      sqsEndpoint: elasticmq.endpoint,
+      inbox,
+      counterStats,
       exited,
       output: () => tail.toString(),
+      restartHost: async () => {
+        await stopHost('SIGKILL', 0);
+        child = spawnHost();
+        await waitUntilReady(httpUrl, child, tail, options.readyTimeoutMs ?? 120_000);
+      },
+      killDatabase: async () => {
+        if (ownProcess === null) throw new Error("killDatabase needs dynalite: 'process'");
+        await ownProcess.kill();
+      },
+      startDatabase: async () => {
+        if (ownProcess === null) throw new Error("startDatabase needs dynalite: 'process'");
+        await ownProcess.start();
+      },
       stop,
     };
   } catch (err) {

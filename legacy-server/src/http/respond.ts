@@ -8,6 +8,7 @@ import { noteOnRequestLine } from './request-log.js';
 
 export function sendAnswer(res: Response, answer: EdgeAnswer): void {
   noteOnRequestLine(res, answer.fields, answer.level);
+  if (answer.headers !== undefined) res.set(answer.headers);
   res.status(answer.status).json(answer.body);
 }
 

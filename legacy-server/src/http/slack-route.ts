@@ -7,6 +7,7 @@ import {
   MAX_SLACK_BODY_BYTES,
   answerSlackRequest,
   slackEventOutcome,
+  type InboxSlackDeps,
   type SlackDeps,
 } from '@reactometer/shared';
 import type { DropletMetrics } from '../metrics.js';
@@ -15,7 +16,7 @@ import { sendAnswer } from './respond.js';
 /** The methods each path here answers (the fallback's 405 lists them in `Allow`). */
 export const SLACK_ROUTES = { '/slack/events': ['POST'] } as const;
 
-export function slackRoute(deps: SlackDeps, metrics?: DropletMetrics): Router {
+export function slackRoute(deps: SlackDeps | InboxSlackDeps, metrics?: DropletMetrics): Router {
   const router = express.Router();
   router.post(
     '/slack/events',

@@ -8,7 +8,8 @@ import { answerClientFrame, errorMessage, type ReactionStore } from '@reactomete
 import type { WsBroadcaster } from '../ws-broadcaster.js';
 
 export interface ClientSessionDeps {
-  readonly store: ReactionStore;
+  /** Where snapshots come from: the in-memory counts, not the database. */
+  readonly store: Pick<ReactionStore, 'listCounts'>;
   readonly broadcaster: WsBroadcaster;
   readonly logger: Logger;
 }

@@ -247,8 +247,39 @@ function postCleanup(body: string): boolean {
   }
 }
 
+/** Longest a deployment may serve a cached count (serverless: `COUNTS_CACHE_MS`, 1 s). */
+const READ_CACHE_SECONDS = 1;
+
+/**
+ * Waits (blocking, at most `timeoutSeconds`) until every event the deployment acknowledged has
+ * been counted: a 200 means "stored in the inbox", counted shortly after. `/healthz` reports the
+ * inbox's backlog as `inbox.pending`; then a cached read may still be `READ_CACHE_SECONDS` old.
+ */
+function waitForCounting(timeoutSeconds = 30): void {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    const res = http.get(`${TARGET.httpUrl}/healthz`, {
+      tags: { name: 'GET /healthz' },
+      responseType: 'text',
+    });
+    let pending: number;
+    try {
+      const body = JSON.parse(String(res.body)) as { inbox?: { pending?: number } };
+      pending = body.inbox?.pending ?? 0;
+    } catch {
+      pending = 0;
+    }
+    if (pending === 0) break;
+    sleep(0.1);
+  }
+  sleep(READ_CACHE_SECONDS + 0.1);
+}
+
 /** The probes this runner sent in this run, blocking (teardown). */
 function ownStoredProbes(run: RunContext): Probe[] | null {
+  // Probes acknowledged at the end of the run may not be counted yet: the list would miss them,
+  // and teardown would leave them behind.
+  waitForCounting();
   for (let attempt = 1; attempt <= 3; attempt++) {
     const res = http.get(`${TARGET.httpUrl}/reactions`, REACTIONS_PARAMS);
     const probes =

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { reactionEventPayload } from '@reactometer/shared/testing';
 import { seededRandom } from '../random.js';
+import { countingSettled } from './counting-settled.js';
 import { postSigned, stepPrefix } from './driver.js';
 import { assertLocalTarget, type Target } from './target.js';
 
@@ -228,6 +229,7 @@ async function serverCounts(
   target: Target,
   emoji: readonly string[],
 ): Promise<Record<string, number>> {
+  await countingSettled(target.httpUrl);
   const res = await fetch(`${target.httpUrl}/reactions`, { signal: AbortSignal.timeout(10_000) });
   const body = (await res.json()) as { reactions: { emoji: string; count: number }[] };
   const out: Record<string, number> = Object.fromEntries(emoji.map((e) => [e, 0]));

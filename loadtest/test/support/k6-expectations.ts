@@ -5,6 +5,7 @@
  * returns readable violations, so a test can assert none for the scripts as they are and some
  * for a script with a planted bug.
  */
+import { countingSettled } from '../../src/runner/counting-settled.js';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -154,6 +155,7 @@ export async function leftoverProbes(httpUrl: string, runId: string): Promise<st
 }
 
 async function reactions(httpUrl: string): Promise<{ emoji: string; count: number }[]> {
+  await countingSettled(httpUrl);
   const res = await fetch(`${httpUrl}/reactions`);
   if (res.status !== 200) throw new Error(`GET /reactions answered ${res.status}`);
   return ((await res.json()) as { reactions: { emoji: string; count: number }[] }).reactions;

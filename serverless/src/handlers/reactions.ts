@@ -15,6 +15,9 @@ import { json, requestLine, type HttpEvent, type HttpResult } from '../edge/http
 
 const app = createComposition(process.env);
 const store = app.store();
+// Reads come from the warm container's copy of the counts (COUNTS_CACHE_MS), not a Scan each.
+const counts = app.counts();
+const inbox = app.inbox();
 const logger = app.logger();
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -24,9 +27,9 @@ function ok(body: unknown): EdgeAnswer {
 }
 
 const routes: Record<string, () => Promise<EdgeAnswer>> = {
-  'GET /reactions': async () => ok({ reactions: await listReactions(store) }),
-  // Never throws: whatever ping threw is a 503 (see answerHealth).
-  'GET /healthz': () => checkHealth(store),
+  'GET /reactions': async () => ok({ reactions: await listReactions(counts) }),
+  // Never throws: whatever ping threw is a 503 (see answerHealth). The inbox's depth rides along.
+  'GET /healthz': () => checkHealth(store, () => inbox.status()),
 };
 
 export async function handler(event: HttpEvent, context?: Context): Promise<HttpResult> {

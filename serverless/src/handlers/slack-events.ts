@@ -1,11 +1,12 @@
 /**
- * `POST /slack/events` (HTTP API, payload 2.0): verify, store, publish to SNS, then answer.
- * Resolves with 200 only once the change is durable; 503 when DynamoDB is unavailable, so that
- * Slack retries. What to answer and log for each outcome is the core's (`answerSlackRequest`),
+ * `POST /slack/events` (HTTP API, payload 2.0): verify, validate, append to the inbox queue (SQS
+ * FIFO), then answer. Resolves with 200 only once SQS has accepted the event; 503 when it did not
+ * (or the backlog is full: `overloaded`), so that Slack retries. The counting function applies it
+ * (handlers/counter.ts); a DynamoDB outage never reaches this handler. What to answer and log for each outcome is the core's (`answerSlackRequest`),
  * shared with the droplet.
  */
 import type { Context } from 'aws-lambda';
-import { answerSlackRequest, slackEventOutcome, type SlackDeps } from '@reactometer/shared';
+import { answerSlackRequest, slackEventOutcome, type InboxSlackDeps } from '@reactometer/shared';
 import { createComposition } from '../composition.js';
 import {
   headerLookup,
@@ -17,7 +18,7 @@ import {
 import { METRIC, MetricUnit, type Logger, type Metrics } from '../observability.js';
 
 export interface SlackEventsParts {
-  readonly deps: SlackDeps;
+  readonly deps: InboxSlackDeps;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -49,7 +50,7 @@ export function createSlackEventsHandler({
         awsRequestId: context?.awsRequestId,
         ...answer.fields,
       });
-      return json(answer.status, answer.body);
+      return json(answer.status, answer.body, answer.headers);
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

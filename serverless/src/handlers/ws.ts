@@ -24,7 +24,9 @@ export interface WsResult {
 }
 
 const app = createComposition(process.env);
-const store = app.store();
+// Snapshots come from the warm container's copy of the counts: a reconnect storm of dashboards
+// costs one Scan per container per COUNTS_CACHE_MS, not one per dashboard.
+const counts = app.counts();
 const registry = app.registry();
 const { connectionTtlSeconds } = app.connectionsConfig();
 const { managementEndpoint } = app.senderConfig();
@@ -133,7 +135,7 @@ async function answerFrame(event: WsEvent, refresh: boolean): Promise<WsResult> 
     return OK;
   }
   const [answer] = await Promise.all([
-    answerClientFrame(text, store),
+    answerClientFrame(text, counts),
     refresh ? touch(event) : undefined,
   ]);
   await reply(event, answer);

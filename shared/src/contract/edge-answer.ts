@@ -4,7 +4,8 @@
  * and its own logger (pino on the droplet, Powertools on Lambda). Written once here because the
  * two edges drifted when each wrote its own mapping.
  */
-import { StoreUnavailableError, type ErrorCode } from '../errors.js';
+import { OverloadedError, StoreUnavailableError, type ErrorCode } from '../errors.js';
+import type { InboxStatus } from '../inbox/event-inbox.js';
 import type { ReactionStore } from '../ports.js';
 import { toHttpError, type ErrorBody } from './http-errors.js';
 
@@ -18,7 +19,10 @@ export type EdgeLogFields = {
   /** The status answered. */
   readonly status: number;
   readonly eventId?: string;
-  /** `url_verification`, `ignored:<type>`, `changed` or `unchanged:<reason>`. */
+  /**
+   * `url_verification`, `ignored:<type>`, `appended` / `duplicate` (stored in the inbox), or
+   * `changed` / `unchanged:<reason>` (applied at once, without an inbox).
+   */
   readonly outcome?: string;
   readonly emoji?: string;
   readonly count?: number;
@@ -50,6 +54,8 @@ export interface EdgeAnswer<TBody = unknown> {
   readonly level: EdgeLogLevel;
   readonly message: string;
   readonly fields: EdgeLogFields;
+  /** Response headers besides the content type (`Retry-After` on an overload 503). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** `Name: message` of a thrown value, for a log field. */
@@ -78,10 +84,15 @@ export function answerError(err: unknown, subject = 'request'): EdgeAnswer<Error
       // The cause goes to the log only; toHttpError keeps 5xx details out of the body.
       ...(failed ? { err } : {}),
     },
+    ...(err instanceof OverloadedError
+      ? { headers: { 'Retry-After': String(err.retryAfterSeconds) } }
+      : {}),
   };
 }
 
-export type HealthBody = { readonly status: 'ok' } | ErrorBody;
+export type HealthBody =
+  | { readonly status: 'ok'; readonly inbox?: InboxStatus }
+  | (ErrorBody & { readonly inbox?: InboxStatus });
 
 /** How a store's `ping` ended. */
 export type PingOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
@@ -91,11 +102,14 @@ export type PingOutcome = { readonly ok: true } | { readonly ok: false; readonly
  * error body. Whatever went wrong, the answer to "can this deployment serve?" is no: 503, never
  * 500, whatever the store threw.
  */
-export function answerHealth(ping: PingOutcome): EdgeAnswer<HealthBody> {
+export function answerHealth(ping: PingOutcome, inbox?: InboxStatus): EdgeAnswer<HealthBody> {
+  // How far behind the inbox is rides along either way: during an outage it is what says how
+  // much is waiting to be counted. The status still says only whether the store answers.
+  const withInbox = inbox === undefined ? {} : { inbox };
   if (ping.ok) {
     return {
       status: 200,
-      body: { status: 'ok' },
+      body: { status: 'ok', ...withInbox },
       level: 'info',
       message: 'healthy',
       fields: { status: 200 },
@@ -105,17 +119,27 @@ export function answerHealth(ping: PingOutcome): EdgeAnswer<HealthBody> {
     toHttpError(ping.error).status === 503
       ? ping.error
       : new StoreUnavailableError('store did not answer', { cause: ping.error });
-  return answerError(unavailable, 'health check');
+  const answer = answerError(unavailable, 'health check');
+  return { ...answer, body: { ...answer.body, ...withInbox } };
 }
 
 /** Pings the store and answers `GET /healthz` (see `answerHealth`). Never throws. */
 export async function checkHealth(
   store: Pick<ReactionStore, 'ping'>,
+  inbox?: () => InboxStatus | Promise<InboxStatus>,
 ): Promise<EdgeAnswer<HealthBody>> {
+  // The inbox's status is extra information: if it cannot be read, the field is left out and the
+  // answer still says what the store says.
+  const status =
+    inbox === undefined
+      ? undefined
+      : Promise.resolve()
+          .then(inbox)
+          .catch(() => undefined);
   try {
     await store.ping();
-    return answerHealth({ ok: true });
+    return answerHealth({ ok: true }, await status);
   } catch (error) {
-    return answerHealth({ ok: false, error });
+    return answerHealth({ ok: false, error }, await status);
   }
 }

@@ -18,6 +18,7 @@ const STATUS: Record<ErrorCode, number> = {
   store_unavailable: 503,
   reaction_busy: 503,
   store_conflict: 503,
+  overloaded: 503,
   internal_error: 500,
 };
 
@@ -39,6 +40,7 @@ const SERVER_ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   store_unavailable: 'the database is unavailable; retry later',
   reaction_busy: 'another delivery of this reaction is being applied; retry later',
   store_conflict: 'too many concurrent updates of this reaction; retry later',
+  overloaded: 'too much work in flight; retry later',
   too_many_connections: 'too many WebSocket connections; retry later',
   shutting_down: 'the server is shutting down; reconnect shortly',
   internal_error: 'internal error',

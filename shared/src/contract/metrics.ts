@@ -149,6 +149,10 @@ export function metricNamesFor(deployment: MetricDeployment): string[] {
 
 /** The values of `SlackEvents`' `outcome` label: few and fixed, so a label stays cheap. */
 export const SLACK_EVENT_OUTCOMES = [
+  /** Stored in the durable inbox (applied later by its worker). */
+  'appended',
+  /** Already in the inbox: a retry of an event it holds. */
+  'duplicate',
   'changed',
   'unchanged',
   'ignored',
@@ -169,5 +173,6 @@ export function slackEventOutcome(
   if (result === undefined) return answer.status >= 500 ? 'failed' : 'rejected';
   if (result.kind === 'challenge') return 'url_verification';
   if (result.kind === 'ignored') return 'ignored';
+  if (result.kind === 'queued') return result.append;
   return result.outcome.kind;
 }

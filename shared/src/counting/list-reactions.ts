@@ -12,6 +12,8 @@ export function sortCounts(counts: readonly EmojiCount[]): EmojiCount[] {
 }
 
 /** The leaderboard served by `GET /reactions` and the WebSocket snapshot. */
-export async function listReactions(store: ReactionStore): Promise<EmojiCount[]> {
+export async function listReactions(
+  store: Pick<ReactionStore, 'listCounts'>,
+): Promise<EmojiCount[]> {
   return sortCounts(await store.listCounts());
 }

@@ -13,7 +13,7 @@ import {
 /** Answers one validated client message (the droplet's ws handler and the Lambda routes share it). */
 export async function answerClientMessage(
   message: ClientMessage,
-  store: ReactionStore,
+  store: Pick<ReactionStore, 'listCounts'>,
 ): Promise<ServerMessage> {
   switch (message.action) {
     case 'ping':
@@ -36,7 +36,7 @@ export async function answerClientMessage(
 /** Parses and answers one raw text frame; bad frames get an `error` message, never a throw. */
 export async function answerClientFrame(
   text: string,
-  store: ReactionStore,
+  store: Pick<ReactionStore, 'listCounts'>,
 ): Promise<ServerMessage> {
   const parsed = parseClientMessage(text);
   if (!parsed.ok) return errorMessage(parsed.code, parsed.message);

@@ -40,6 +40,12 @@ export function verifySlackSignature(input: SignatureInput, secret: string, cloc
   if (signature === undefined || signature === '') {
     throw new SignatureError('missing X-Slack-Signature header');
   }
+  // Node and API Gateway both join repeated headers with commas, and no v0 signature holds one.
+  // One rule on both deployments: two signatures are refused, even if one of them is right, as
+  // Slack sends exactly one and a proxy that adds or duplicates one is not to be trusted.
+  if (signature.includes(',')) {
+    throw new SignatureError('more than one X-Slack-Signature header');
+  }
   if (timestamp === undefined || !TIMESTAMP_FORMAT.test(timestamp)) {
     throw new SignatureError('missing or malformed X-Slack-Request-Timestamp header');
   }

@@ -9,8 +9,10 @@ import {
   type EdgeLogFields,
 } from '../contract/edge-answer.js';
 import type { ErrorBody } from '../contract/http-errors.js';
+import type { ApplyOutcome } from '../counting/apply-reaction-event.js';
 import {
   handleSlackRequest,
+  type InboxSlackDeps,
   type SlackDeps,
   type SlackRequest,
   type SlackResult,
@@ -73,21 +75,40 @@ export function answerSlackResult(req: SlackRequest, result: SlackResult): Slack
       fields: { ...base, eventId: result.eventId, outcome: `ignored:${result.eventType}` },
     };
   }
-  const { outcome } = result;
-  if (outcome.kind === 'unchanged') {
+  if (result.kind === 'queued') {
     return {
       ...ok,
       level: 'info',
-      fields: { ...base, eventId: result.eventId, outcome: `unchanged:${outcome.reason}` },
+      fields: { ...base, eventId: result.eventId, outcome: result.append },
     };
+  }
+  const applied = appliedOutcome(result.outcome);
+  return {
+    ...ok,
+    level: applied.level,
+    fields: { ...base, eventId: result.eventId, ...applied.fields },
+  };
+}
+
+/**
+ * The level and log fields of one applied reaction: `info`, or `warn` for a change that is stored
+ * but not pushed (`publishError`) or whose pending marker was not cleared (`settleError`). The
+ * edge logs it when it applies the event itself; an inbox worker logs it when it applies it later.
+ */
+export function appliedOutcome(outcome: ApplyOutcome): {
+  readonly level: 'info' | 'warn';
+  readonly fields: Pick<
+    EdgeLogFields,
+    'outcome' | 'emoji' | 'count' | 'version' | 'publishError' | 'settleError'
+  >;
+} {
+  if (outcome.kind === 'unchanged') {
+    return { level: 'info', fields: { outcome: `unchanged:${outcome.reason}` } };
   }
   const degraded = outcome.publishError !== undefined || outcome.settleError !== undefined;
   return {
-    ...ok,
     level: degraded ? 'warn' : 'info',
     fields: {
-      ...base,
-      eventId: result.eventId,
       outcome: 'changed',
       emoji: outcome.count.emoji,
       count: outcome.count.count,
@@ -123,7 +144,7 @@ export function answerSlackError(req: SlackRequest, err: unknown): SlackAnswer {
  */
 export async function answerSlackRequest(
   req: SlackRequest,
-  deps: SlackDeps,
+  deps: SlackDeps | InboxSlackDeps,
 ): Promise<{ readonly answer: SlackAnswer; readonly result?: SlackResult }> {
   let result: SlackResult;
   try {

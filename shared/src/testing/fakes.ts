@@ -7,6 +7,8 @@ import type {
   Publisher,
   ScanSegment,
 } from '../ports.js';
+import type { AppendOutcome, EventInbox } from '../inbox/event-inbox.js';
+import type { ReactionEvent } from '../slack/events.js';
 
 /** A clock that moves only when told to. */
 export class ManualClock implements Clock {
@@ -87,4 +89,20 @@ export function configProblems(load: () => unknown): readonly string[] {
     throw err;
   }
   throw new Error('expected a ConfigError');
+}
+
+/**
+ * An `EventInbox` in memory: appends in order, a repeated `event_id` is a duplicate, and
+ * `refuseWith` makes every append throw (an overloaded or broken inbox).
+ */
+export class InMemoryInbox implements EventInbox {
+  readonly events: ReactionEvent[] = [];
+  refuseWith: Error | null = null;
+
+  append(event: ReactionEvent): Promise<AppendOutcome> {
+    if (this.refuseWith !== null) return Promise.reject(this.refuseWith);
+    if (this.events.some((e) => e.eventId === event.eventId)) return Promise.resolve('duplicate');
+    this.events.push(event);
+    return Promise.resolve('appended');
+  }
 }

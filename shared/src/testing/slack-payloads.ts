@@ -1,4 +1,5 @@
 import { computeSlackSignature } from '../slack/signature.js';
+import { parseSlackPayload, type ReactionEvent } from '../slack/events.js';
 
 /** What a synthetic reaction event needs; used by tests and the Slack traffic generator. */
 export interface ReactionEventSpec {
@@ -64,4 +65,11 @@ export function signSlackBody(
       ...extraHeaders,
     },
   };
+}
+
+/** `spec` as the edge hands it on after parsing: what an inbox stores and its worker applies. */
+export function parsedReactionEvent(spec: ReactionEventSpec): ReactionEvent {
+  const parsed = parseSlackPayload(Buffer.from(JSON.stringify(reactionEventPayload(spec))));
+  if (parsed.kind !== 'reaction') throw new Error(`not a reaction event: ${parsed.kind}`);
+  return parsed;
 }
