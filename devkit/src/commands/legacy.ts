@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
+import { LOCAL_DASHBOARD_ORIGINS } from '@reactometer/shared/auth';
 import { createCommand, readConfig, runCli } from '@reactometer/cli';
 import { describeConfig, loadConfig } from '@reactometer/legacy-server/config';
 import { devSecretWarning, localSigningSecret } from '../dev-secret.js';
@@ -32,7 +33,12 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 
 async function run(): Promise<number> {
   const { secret, isDev } = localSigningSecret();
-  const env: NodeJS.ProcessEnv = { ...process.env, SLACK_SIGNING_SECRET: secret };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLACK_SIGNING_SECRET: secret,
+    // The local dashboard (`npm start`, :5173) may open sockets and read across origins.
+    ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? LOCAL_DASHBOARD_ORIGINS,
+  };
   if (isDev) devSecretWarning().forEach(say);
 
   // Validated here as well as in main.ts, so that a typo fails before FerretDB is started.

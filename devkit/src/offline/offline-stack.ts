@@ -18,6 +18,7 @@ import {
   type TableNames,
 } from '@reactometer/serverless';
 import { sleep } from '@reactometer/shared/testing';
+import { LOCAL_DASHBOARD_ORIGINS } from '@reactometer/shared/auth';
 import { freePorts, isPortTaken } from '../ports.js';
 import { assertServersAllowed } from '../server-guard.js';
 import { SERVERLESS_DIR } from '../workspaces.js';
@@ -76,6 +77,19 @@ export interface StartOfflineStackOptions {
   readonly onOutput?: (line: string) => void;
   /** Time allowed until the stack answers (default 120 s: the first bundle and cold starts). */
   readonly readyTimeoutMs?: number;
+  /**
+   * The watchdog: restart serverless offline when it dies on its own, up to this many times in a
+   * row without a healthy minute between (default 5; 0 turns it off). One malformed WebSocket
+   * frame (invalid UTF-8, an oversized ping) kills the emulator's whole process, a
+   * serverless-offline bug that cannot happen on AWS; dynalite and its data stay up meanwhile.
+   */
+  readonly maxRestarts?: number;
+  /** Told of each restart (the launcher prints it). */
+  readonly onRestart?: (info: {
+    readonly code: number | null;
+    readonly signal: NodeJS.Signals | null;
+    readonly restarts: number;
+  }) => void;
 }
 
 export interface OfflineStack {
@@ -90,7 +104,12 @@ export interface OfflineStack {
   readonly region: string;
   readonly tables: TableNames;
   readonly topicArn: string;
-  /** Settles when the serverless process exits, for whatever reason. */
+  /** Times the watchdog restarted serverless offline. */
+  restarts(): number;
+  /**
+   * Settles when serverless offline has exited for good: stopped, or dead again after the
+   * watchdog's last restart.
+   */
   readonly exited: Promise<{
     readonly code: number | null;
     readonly signal: NodeJS.Signals | null;
@@ -176,6 +195,9 @@ function childEnv(options: {
     OFFLINE_LAMBDA_PORT: String(options.ports.lambda),
     OFFLINE_IN_PROCESS: options.inProcess ? 'true' : 'false',
     DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    // The local dashboard (`npm start`, :5173) may open sockets and read across origins.
+    ALLOWED_ORIGINS:
+      options.extra.ALLOWED_ORIGINS ?? env.ALLOWED_ORIGINS ?? LOCAL_DASHBOARD_ORIGINS,
     // dynalite shares a CPU with everything else here; the functions' 1 s default (right on AWS)
     // is too tight under load. A value set by the caller wins.
     DYNAMODB_REQUEST_TIMEOUT_MS:
@@ -295,32 +317,57 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
       '--region',
       region,
     ];
-    child = spawn(process.execPath, args, {
-      cwd: SERVERLESS_DIR,
-      env: childEnv({
-        host,
-        ports,
-        region,
-        dynamodbEndpoint: dynalite.endpoint,
-        signingSecret: options.signingSecret,
-        logLevel: options.logLevel ?? 'WARN',
-        inProcess: options.inProcess ?? true,
-        extra: options.env ?? {},
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const env = childEnv({
+      host,
+      ports,
+      region,
+      dynamodbEndpoint: dynalite.endpoint,
+      signingSecret: options.signingSecret,
+      logLevel: options.logLevel ?? 'WARN',
+      inProcess: options.inProcess ?? true,
+      extra: options.env ?? {},
     });
-    const started = child;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve) => {
-        started.once('exit', (code, signal) => resolve({ code, signal }));
-        started.once('error', () => resolve({ code: null, signal: null }));
-      },
-    );
-    child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
-
+    const spawnServerless = (): ChildProcess => {
+      const started = spawn(process.execPath, args, {
+        cwd: SERVERLESS_DIR,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
+      started.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+      return started;
+    };
+    child = spawnServerless();
     const httpUrl = `http://${host}:${ports.http}`;
     await waitUntilReady(httpUrl, child, tail, options.readyTimeoutMs ?? 120_000);
+
+    // The watchdog: a crash (not a stop) starts serverless again on the same ports.
+    const maxRestarts = options.maxRestarts ?? 5;
+    let restarts = 0;
+    let inARow = 0;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve) => {
+        const watch = (proc: ChildProcess, startedAt: number): void => {
+          let ended = false;
+          const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
+            if (ended) return;
+            ended = true;
+            if (stopping !== undefined || maxRestarts === 0) return resolve({ code, signal });
+            // A process that ran a healthy minute starts a new series of restarts.
+            inARow = Date.now() - startedAt > 60_000 ? 1 : inARow + 1;
+            if (inARow > maxRestarts) return resolve({ code, signal });
+            restarts++;
+            tail.push(`[watchdog] serverless offline exited (${code ?? signal}); restarting\n`);
+            options.onRestart?.({ code, signal, restarts });
+            child = spawnServerless();
+            watch(child, Date.now());
+          };
+          proc.once('exit', onEnd);
+          proc.once('error', () => onEnd(null, null));
+        };
+        watch(child!, Date.now());
+      },
+    );
 
     return {
       httpUrl,
@@ -334,6 +381,7 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
       tables,
       topicArn: offlineTopicArn(stage, region),
       exited,
+      restarts: () => restarts,
       output: () => tail.toString(),
       stop,
     };
