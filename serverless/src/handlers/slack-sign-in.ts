@@ -23,12 +23,21 @@ const flow =
 
 const HEADERS = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
+/**
+ * serverless-offline passes a cookie's attributes (`; Path=...; HttpOnly`) to hapi as part of its
+ * value, which hapi refuses with a 500; locally only the pair is sent (the browser then applies
+ * its defaults: this path, SameSite=Lax). API Gateway sends the cookie as written.
+ */
+function cookieFor(setCookie: string): string {
+  return access.offline ? setCookie.slice(0, setCookie.indexOf(';')) : setCookie;
+}
+
 function toResult(answer: SignInAnswer): HttpResult {
   if ('location' in answer) {
     return {
       statusCode: 302,
       headers: { ...HEADERS, location: answer.location },
-      cookies: [answer.setCookie],
+      cookies: [cookieFor(answer.setCookie)],
       body: '',
     };
   }

@@ -294,10 +294,13 @@ export async function startDroplets(): Promise<Droplets> {
  * The serverless deployment as it runs locally: serverless-offline (API Gateway WebSocket + HTTP
  * APIs, Lambda), serverless-offline-sns and dynalite, on free ports.
  */
-export async function startServerless(): Promise<Backend & { stop(): Promise<void> }> {
+export async function startServerless(
+  options: { readonly env?: Readonly<Record<string, string>>; readonly httpPort?: number } = {},
+): Promise<Backend & { stop(): Promise<void> }> {
   const stack = await startOfflineStack({
     signingSecret: SIGNING_SECRET,
-    env: { ALLOWED_ORIGINS: await dashboardOrigin() },
+    env: { ALLOWED_ORIGINS: await dashboardOrigin(), ...options.env },
+    ...(options.httpPort === undefined ? {} : { ports: { http: options.httpPort } }),
   });
   return {
     name: 'serverless',
