@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- oidc-provider ships no types; the declaration must reach every tsconfig that compiles this file (web/ includes its e2e tests)
 /// <reference path="./oidc-provider.d.ts" />
 /**
  * A local OpenID Provider STANDING IN FOR slack.com ("Sign in with Slack"), for tests and local
