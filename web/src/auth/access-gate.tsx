@@ -24,6 +24,7 @@ export interface ViewerAccess {
 /** Re-asked this often while a token is in use: a revoked secret shows up within minutes. */
 const RECHECK_MS = 5 * 60_000;
 
+/** By the code in `#sign_in_error=` (the page's URL: looked up with `Object.hasOwn`). */
 const SIGN_IN_ERRORS: Readonly<Record<string, string>> = {
   sign_in_refused:
     'Your Slack workspace may not view this dashboard, or the sign-in was cancelled.',
@@ -89,7 +90,9 @@ export function AccessGate({ access, httpUrl, slackSignIn, children }: AccessGat
   const error =
     access.signInError === null
       ? null
-      : (SIGN_IN_ERRORS[access.signInError] ?? SIGN_IN_ERRORS.invalid_sign_in);
+      : Object.hasOwn(SIGN_IN_ERRORS, access.signInError)
+        ? SIGN_IN_ERRORS[access.signInError]!
+        : SIGN_IN_ERRORS.invalid_sign_in!;
   return (
     <section className="access-needed" role="alert" aria-labelledby="access-title">
       <h2 id="access-title">
