@@ -23,6 +23,8 @@ let started: Promise<OfflineStack> | undefined;
 const stack = (): Promise<OfflineStack> =>
   (started ??= startOfflineStack({
     signingSecret: SIGNING_SECRET,
+    // The refusals are logged at INFO: the log test below reads them.
+    logLevel: 'INFO',
     env: {
       FANOUT_WINDOW_MS: '0',
       DASHBOARD_AUTH: 'token',
@@ -107,6 +109,29 @@ describe('serverless offline: WebSocket routes', () => {
     } finally {
       await client.close();
     }
+  }, 60_000);
+});
+
+describe('serverless offline: logs', () => {
+  it('carry no token: neither the authorizer nor the functions log it or the query string', async () => {
+    const s = await stack();
+    const good = await token();
+    const bad = `${good.slice(0, -4)}AAAA`;
+    const client = await WsTestClient.connect(`${s.wsUrl}?token=${good}`, 15_000);
+    await client.request({ action: 'ping' }, 'pong', 15_000);
+    await client.close();
+    expect(await WsTestClient.tryConnect(`${s.wsUrl}?token=${bad}`)).toMatchObject({ status: 401 });
+    await fetch(`${s.httpUrl}/reactions?token=${good}`, {
+      headers: { authorization: `Bearer ${bad}` },
+    });
+    await eventually(
+      'the refusal to be logged',
+      () => s.output(),
+      (out) => out.includes('connect refused'),
+    );
+    const out = s.output();
+    expect(out).not.toContain(good.split('.')[2]!);
+    expect(out).not.toContain(bad.split('.')[2]!);
   }, 60_000);
 });
 
