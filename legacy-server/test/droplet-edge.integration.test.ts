@@ -93,7 +93,12 @@ async function droplet(
   env: Record<string, string> = {},
   extra: Partial<Parameters<typeof startInProcessDroplet>[0]> = {},
 ): Promise<InProcessDroplet> {
-  const d = await startInProcessDroplet({ ...dropletTestSettings(env), store, ...extra });
+  // Coalescing off unless a test sets it: these follow each update through the broadcast path.
+  const d = await startInProcessDroplet({
+    ...dropletTestSettings({ BROADCAST_WINDOW_MS: '0', ...env }),
+    store,
+    ...extra,
+  });
   running.push(d);
   return d;
 }

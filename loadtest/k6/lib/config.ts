@@ -319,10 +319,14 @@ if (WS_SETTINGS.parallelism > 1 && env('RUN_ID') === undefined) {
   );
 }
 
-/** Delivery p99 the thresholds accept, by target (serverless-offline emulates, slowly). */
+/**
+ * Delivery p99 the thresholds accept, by target (serverless-offline emulates, slowly). Both
+ * deployments coalesce updates (at most one per dashboard per 1 s window by default), so a probe
+ * that follows another within the window waits for the window's end: the limits leave room for it.
+ */
 export const DELIVERY_P99_MS = envNumber(
   'DELIVERY_P99_MS',
-  TARGET.name === 'serverless-local' ? 3000 : TARGET.name === 'aws' ? 2000 : 1000,
+  TARGET.name === 'serverless-local' ? 3000 : TARGET.name === 'aws' ? 3000 : 2000,
   { min: 1 },
 );
 
