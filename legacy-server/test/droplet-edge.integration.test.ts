@@ -161,9 +161,7 @@ describe('WebSocket connection cap', () => {
 
 describe('slow clients', () => {
   it('drops a client that stops reading once its buffer passes the cap, without holding up the others', async () => {
-    // Coalescing off: with the default 1 s window each round below would wait a window, and the
-    // few hundred rounds it takes to fill the stalled peer's buffers would outlast the test.
-    const d = await droplet({ WS_MAX_BUFFERED_BYTES: String(64 * 1024), BROADCAST_WINDOW_MS: '0' });
+    const d = await droplet({ WS_MAX_BUFFERED_BYTES: String(64 * 1024) });
     const fast = await connect(d);
     await fast.request({ action: 'ping' }, 'pong');
     const slow = await rawWebSocketPeer(d.port); // completes the handshake, then never reads
