@@ -15,7 +15,7 @@ import {
 import { CliError, EXIT, createCommand, readConfig, runCli } from './run-cli.js';
 
 interface Options {
-  readonly sub: string;
+  readonly sub?: string;
   readonly ttl: number;
 }
 
@@ -39,7 +39,9 @@ const program = createCommand(
   'token',
   'Print a viewer token for a dashboard (DASHBOARD_AUTH=token), signed with DASHBOARD_TOKEN_SECRET.',
 )
-  .requiredOption('--sub <name>', 'who the token is for (shown in the logs as viewer)', subOption)
+  // Checked in the action rather than by commander, which would report a missing --sub before an
+  // unknown option.
+  .option('--sub <name>', 'who the token is for (required; shown in the logs as viewer)', subOption)
   .option('--ttl <duration>', 'lifetime: 90s, 15m, 8h, 30d (at most 31d)', ttlOption, 8 * 3600)
   .addHelpText(
     'after',
@@ -47,6 +49,7 @@ const program = createCommand(
   );
 
 void runCli<Options>(program, async ({ sub, ttl }) => {
+  if (sub === undefined) throw new CliError("option '--sub <name>' is required", EXIT.usage);
   const { DASHBOARD_TOKEN_SECRET: secret } = readConfig(() =>
     readEnvKeys(VIEWER_ACCESS_KEYS, process.env, ['DASHBOARD_TOKEN_SECRET']),
   );
