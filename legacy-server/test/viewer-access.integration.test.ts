@@ -4,7 +4,7 @@
  * per-address WebSocket cap (and TRUST_PROXY), the bound on a socket's queued requests, server
  * timeouts that cut a slow body, and logs that never carry a token.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import {
   ALLOWED_TEST_ORIGIN,
@@ -18,13 +18,11 @@ import { TEST_TOKEN_SECRET, cliViewerToken } from '@reactometer/devkit';
 import {
   dropletTestSettings,
   startInProcessDroplet,
-  startTestDatabase,
   type InProcessDroplet,
-  type TestDatabase,
 } from '@reactometer/devkit/droplet';
 import { TOO_MANY_QUEUED_CLOSE } from '../src/ws/client-session.js';
-import type { MongoReactionStore } from '../src/mongo-reaction-store.js';
 import { capturingLogger } from './support/log-capture.js';
+import { useDropletRig } from './support/droplet-rig.js';
 
 const ACCESS_ENV = {
   DASHBOARD_AUTH: 'token',
@@ -32,39 +30,15 @@ const ACCESS_ENV = {
   ALLOWED_ORIGINS: ALLOWED_TEST_ORIGIN,
 };
 
-let db: TestDatabase;
-let store: MongoReactionStore;
-const running: InProcessDroplet[] = [];
-const clients: WsTestClient[] = [];
-
-async function droplet(
-  env: Record<string, string> = {},
-  extra: Partial<Parameters<typeof startInProcessDroplet>[0]> = {},
-): Promise<InProcessDroplet> {
-  const d = await startInProcessDroplet({ ...dropletTestSettings(env), store, ...extra });
-  running.push(d);
-  return d;
-}
+const rig = useDropletRig();
+const { droplet } = rig;
 
 const token = (sub = 'viewer'): Promise<string> =>
   issueDashboardToken({ secret: TEST_TOKEN_SECRET, sub, ttlSeconds: 600, nowMs: Date.now() });
 
-beforeAll(async () => {
-  db = await startTestDatabase();
-  store = await db.openStore();
-}, 60_000);
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(running.splice(0).map((d) => d.droplet.stop()));
-});
-
-afterAll(async () => {
-  await db?.cleanup();
-});
-
 viewerAccessContract('droplet', async () => {
-  const d = await startInProcessDroplet({ ...dropletTestSettings(ACCESS_ENV), store });
+  // Its own droplet: the rig stops its droplets after each test, and this one serves the whole suite.
+  const d = await startInProcessDroplet({ ...dropletTestSettings(ACCESS_ENV), store: rig.store });
   return {
     httpUrl: d.httpUrl,
     wsUrl: d.wsUrl,
@@ -105,7 +79,7 @@ describe('per-address WebSocket cap (WS_MAX_CONNECTIONS_PER_ADDRESS)', () => {
     headers: Record<string, string> = {},
   ): Promise<WsTestClient | { status: number; body: string }> => {
     const r = await WsTestClient.tryConnect(d.wsUrl, 10_000, {}, headers);
-    if (r instanceof WsTestClient) clients.push(r);
+    if (r instanceof WsTestClient) rig.track(r);
     return r;
   };
 
@@ -151,7 +125,7 @@ describe('bounded requests per socket (WS_MAX_QUEUED_REQUESTS)', () => {
     // A store whose reads wait until released: the flood piles up behind the first read.
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow: ReactionStore = new Proxy(store, {
+    const slow: ReactionStore = new Proxy(rig.store, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== 'listCounts' || typeof value !== 'function') return value;
@@ -162,15 +136,13 @@ describe('bounded requests per socket (WS_MAX_QUEUED_REQUESTS)', () => {
       },
     }) as ReactionStore;
     const d = await droplet({ WS_MAX_QUEUED_REQUESTS: '4' }, { store: slow });
-    const client = await WsTestClient.connect(d.wsUrl);
-    clients.push(client);
+    const client = rig.track(await WsTestClient.connect(d.wsUrl));
     for (let i = 0; i < 50; i++) client.send({ action: 'getReactions' });
     const closed = await client.waitForClose();
     expect(closed.code).toBe(TOO_MANY_QUEUED_CLOSE.code);
     release();
     // Another dashboard is served as usual.
-    const other = await WsTestClient.connect(d.wsUrl);
-    clients.push(other);
+    const other = rig.track(await WsTestClient.connect(d.wsUrl));
     await other.request({ action: 'getReactions' }, 'snapshot');
   });
 });
@@ -203,8 +175,7 @@ describe('logs carry no token', () => {
     const d = await droplet(ACCESS_ENV, { logger });
     const good = await token('log-check');
     const bad = `${good.slice(0, -4)}AAAA`;
-    const ok = await WsTestClient.connect(`${d.wsUrl}?token=${good}`);
-    clients.push(ok);
+    const ok = rig.track(await WsTestClient.connect(`${d.wsUrl}?token=${good}`));
     await ok.request({ action: 'ping' }, 'pong');
     expect(await WsTestClient.tryConnect(`${d.wsUrl}?token=${bad}`)).toMatchObject({ status: 401 });
     await fetch(`${d.httpUrl}/reactions?token=${good}`, {
