@@ -29,9 +29,15 @@ const folderOf = Object.fromEntries(WORKSPACES.map((ws) => [manifest(ws).name, w
 /** Code that runs in production (deployed or bundled); the rest is tooling for this machine. */
 const PRODUCTION_SRC = '^(shared|cli|legacy-server|serverless|migration|web)/src/';
 const ANY_WORKSPACE = `^(${WORKSPACES.join('|')})/`;
-/** Libraries that do I/O or render: the core reaches them only through ports. */
+/**
+ * Libraries that do I/O or render: the core reaches them only through ports. jose is not one of
+ * them: signing and verifying JWTs is pure computation (WebCrypto), and the core's viewer tokens
+ * and Slack sign-in (`shared/src/auth/`, issue 12) use it so that both deployments accept exactly
+ * the same tokens. Its remote key set (`createRemoteJWKSet`) would do I/O; the core passes the
+ * deployment's `fetch` in instead and builds a local key set.
+ */
 const ADAPTER_LIBRARIES =
-  'node_modules/(express|ws|mongodb|@aws-sdk/[^/]+|@aws-lambda-powertools/[^/]+|react|react-dom|pino|ioredis|prom-client|jose)/';
+  'node_modules/(express|ws|mongodb|@aws-sdk/[^/]+|@aws-lambda-powertools/[^/]+|react|react-dom|pino|ioredis|prom-client)/';
 
 /** One rule per workspace: it may import only the workspaces its package.json lists. */
 function declaredWorkspaceRules() {

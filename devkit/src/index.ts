@@ -14,3 +14,4 @@ export * from './measure/proc-stats.js';
 export * from './measure/distributions.js';
 export * from './measure/fan-out-simulation.js';
 export { eventually, sleep, within, type EventuallyOptions } from '@reactometer/shared/testing';
+export * from './viewer-token.js';

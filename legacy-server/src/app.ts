@@ -30,6 +30,11 @@ import { requestErrors, unmatchedRoute } from './http/fallback-routes.js';
 import { READ_ROUTES, readRoutes } from './http/read-routes.js';
 import { createRequestLog } from './http/request-log.js';
 import { SLACK_ROUTES, slackRoute } from './http/slack-route.js';
+import { SIGN_IN_ROUTES, signInRoutes } from './http/sign-in-routes.js';
+import { viewerAuth } from './http/viewer-auth.js';
+import { upgradeAdmission } from './ws/upgrade-auth.js';
+import type { TrustFn } from './http/client-address.js';
+import { ANONYMOUS_ACCESS, type ViewerAccessSettings } from './viewer-access-defaults.js';
 import { startClientSession } from './ws/client-session.js';
 import { upgradeGate } from './ws/upgrade-gate.js';
 import { DropletMetrics } from './metrics.js';
@@ -57,8 +62,16 @@ export type DropletSettings = Pick<
       | 'inboxMaxPending'
       | 'slackMaxInFlight'
       | 'countsRefreshMs'
+      | 'wsMaxConnectionsPerAddress'
+      | 'wsMaxQueuedRequests'
+      | 'httpHeadersTimeoutMs'
+      | 'httpRequestTimeoutMs'
+      | 'httpKeepAliveTimeoutMs'
     >
-  >;
+  > & {
+    /** Omitted: access off, no browser origin allowed (tests that need more pass it). */
+    readonly viewerAccess?: ViewerAccessSettings;
+  };
 
 export interface DropletOptions extends DropletSettings {
   readonly store: ReactionStore;
@@ -96,6 +109,8 @@ const INBOX_DEFAULTS = { inboxMaxPending: 100_000, slackMaxInFlight: 512, counts
 export function createDroplet(options: DropletOptions): Droplet {
   const logger = options.logger ?? pino({ level: 'silent' });
   const { store } = options;
+  const clock = options.clock ?? systemClock;
+  const access = options.viewerAccess ?? ANONYMOUS_ACCESS;
 
   // The publisher: every open dashboard socket of this process.
   let openClients = (): number => 0;
@@ -108,7 +123,6 @@ export function createDroplet(options: DropletOptions): Droplet {
     metrics,
   });
   openClients = () => broadcaster.size;
-  const clock = options.clock ?? systemClock;
   const settings = { ...INBOX_DEFAULTS, ...options };
 
   // Reads are answered from memory (see counts-cache.ts); the worker's writes pass through it.
@@ -142,13 +156,35 @@ export function createDroplet(options: DropletOptions): Droplet {
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(requests.middleware);
   app.use(slackRoute(slackDeps, metrics));
+  // The leaderboard is the company's data: a viewer token when DASHBOARD_AUTH is on, CORS for
+  // ALLOWED_ORIGINS only. Health stays open for load balancers.
+  app.use('/reactions', viewerAuth(access, clock));
+  if (access.slack !== undefined) {
+    app.use(signInRoutes({ ...access.slack, allowedOrigins: access.allowedOrigins }, clock));
+  }
   app.use(readRoutes({ counts, store, inbox: inboxStatus }));
-  app.use(unmatchedRoute({ ...SLACK_ROUTES, ...READ_ROUTES }));
+  app.use(
+    unmatchedRoute({
+      ...SLACK_ROUTES,
+      ...READ_ROUTES,
+      ...(access.slack === undefined ? {} : SIGN_IN_ROUTES),
+    }),
+  );
   app.use(requestErrors);
 
-  const server = http.createServer(app);
-  // Slack gives up after 3 s; a body still trickling in after 30 s is not worth a socket.
-  server.requestTimeout = 30_000;
+  // Slow clients must not hold sockets: the headers within 10 s, the whole request (Slack gives
+  // up after 3 s) within 15 s, an idle keep-alive 5 s. Node checks these every
+  // `connectionsCheckingInterval` (30 s by default, which let a slow body run to 78 s against a
+  // 30 s request timeout): checked every second, a request is cut within a second of its limit.
+  const server = http.createServer(
+    {
+      headersTimeout: options.httpHeadersTimeoutMs ?? 10_000,
+      requestTimeout: options.httpRequestTimeoutMs ?? 15_000,
+      keepAliveTimeout: options.httpKeepAliveTimeoutMs ?? 5_000,
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
 
   // WebSocket: upgrades on the same server pass the gate, then each socket gets a session.
   const wss = new WebSocketServer({
@@ -187,9 +223,23 @@ export function createDroplet(options: DropletOptions): Droplet {
       maxConnections: options.wsMaxConnections,
       isStopping: () => lifecycle.stopping,
       logger,
+      admission: upgradeAdmission({
+        access,
+        clock,
+        maxPerAddress: options.wsMaxConnectionsPerAddress ?? 100,
+        // Express compiled TRUST_PROXY above; the upgrade judges addresses the same way.
+        trust: app.get('trust proxy fn') as TrustFn,
+      }),
     }),
   );
-  wss.on('connection', (ws) => startClientSession(ws, { store: counts, broadcaster, logger }));
+  wss.on('connection', (ws) =>
+    startClientSession(ws, {
+      store: counts,
+      broadcaster,
+      logger,
+      maxQueued: options.wsMaxQueuedRequests ?? 16,
+    }),
+  );
 
   const start = async (): Promise<AddressInfo> => {
     // Whatever the journal holds from before a crash or restart drains first, in order.

@@ -21,6 +21,11 @@ import {
   type Env,
   type EnvValues,
 } from '@reactometer/shared';
+import {
+  VIEWER_ACCESS_KEYS,
+  toViewerAccess,
+  type ViewerAccessSettings,
+} from '@reactometer/shared/auth';
 
 // The validation rules, error class and table rendering are the core's `config/env-schema.ts`,
 // shared with the serverless deployment; reading the environment stays here.
@@ -122,6 +127,41 @@ export const CONFIG_KEYS = {
     schema: integer(1, 10_000_000),
     fallback: defaultMaxConnections,
   }),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: spec({
+    description:
+      'Open WebSockets one client address may hold; past it upgrades get 429 (the address is the peer, or X-Forwarded-For from a TRUST_PROXY peer). Raise it when many dashboards share one NAT address.',
+    defaultText: '100',
+    schema: integer(1, 10_000_000),
+    fallback: () => 100,
+  }),
+  WS_MAX_QUEUED_REQUESTS: spec({
+    description:
+      'Requests (getReactions, ping) one socket may have waiting for an answer; one more closes it with 1008, so a flooding client costs a bounded amount of memory and database reads.',
+    defaultText: '16',
+    schema: integer(1, 10_000),
+    fallback: () => 16,
+  }),
+  HTTP_HEADERS_TIMEOUT_MS: spec({
+    description:
+      'Time a client has to send its request headers; a slower one gets 408 (slowloris).',
+    defaultText: '10000',
+    schema: integer(1000, 600_000),
+    fallback: () => 10_000,
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: spec({
+    description:
+      'Time a client has to send its whole request, body included; a slower one gets 408. Slack gives up after 3 s.',
+    defaultText: '15000',
+    schema: integer(1000, 600_000),
+    fallback: () => 15_000,
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: spec({
+    description:
+      "How long an idle keep-alive connection is kept open; above nginx's upstream keep-alive would be wasted, below it costs handshakes.",
+    defaultText: '65000',
+    schema: integer(1000, 600_000),
+    fallback: () => 65_000,
+  }),
   WS_MAX_PAYLOAD_BYTES: spec({
     description: 'Largest client frame; bigger ones close the socket with 1009.',
     defaultText: String(MAX_CLIENT_FRAME_BYTES),
@@ -212,6 +252,7 @@ export const CONFIG_KEYS = {
     schema: integer(0, 600_000),
     fallback: () => 10_000,
   }),
+  ...VIEWER_ACCESS_KEYS,
   LOG_LEVEL: spec<LogLevel>({
     description: `pino log level (${LOG_LEVELS.join(', ')}).`,
     defaultText: 'info',
@@ -236,6 +277,13 @@ export interface DropletConfig extends StoreConfig {
   readonly host: string;
   readonly slackSigningSecret: string;
   readonly wsMaxConnections: number;
+  readonly wsMaxConnectionsPerAddress: number;
+  readonly wsMaxQueuedRequests: number;
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly httpKeepAliveTimeoutMs: number;
+  /** DASHBOARD_AUTH and its companions (`@reactometer/shared/auth`). */
+  readonly viewerAccess: ViewerAccessSettings;
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxBufferedBytes: number;
   readonly wsHeartbeatMs: number;
@@ -266,6 +314,12 @@ function toStoreConfig(v: EnvValues<typeof CONFIG_KEYS, (typeof STORE_KEYS)[numb
 /** The droplet's whole configuration; throws `ConfigError` naming every invalid variable. */
 export function loadConfig(env: Env = process.env): DropletConfig {
   const v = readEnvKeys(CONFIG_KEYS, env, Object.keys(CONFIG_KEYS) as ConfigKey[]);
+  // Node refuses a headers timeout above the request timeout; say which variables to fix.
+  if (v.HTTP_HEADERS_TIMEOUT_MS! > v.HTTP_REQUEST_TIMEOUT_MS!) {
+    throw new ConfigError([
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    ]);
+  }
   // The non-null assertions are safe: `readEnvKeys` throws unless every non-optional key has a
   // value.
   return {
@@ -274,6 +328,12 @@ export function loadConfig(env: Env = process.env): DropletConfig {
     host: v.HOST!,
     slackSigningSecret: v.SLACK_SIGNING_SECRET!,
     wsMaxConnections: v.WS_MAX_CONNECTIONS!,
+    wsMaxConnectionsPerAddress: v.WS_MAX_CONNECTIONS_PER_ADDRESS!,
+    wsMaxQueuedRequests: v.WS_MAX_QUEUED_REQUESTS!,
+    httpHeadersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS!,
+    httpRequestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS!,
+    httpKeepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS!,
+    viewerAccess: toViewerAccess(v),
     wsMaxPayloadBytes: v.WS_MAX_PAYLOAD_BYTES!,
     wsMaxBufferedBytes: v.WS_MAX_BUFFERED_BYTES!,
     wsHeartbeatMs: v.WS_HEARTBEAT_MS!,

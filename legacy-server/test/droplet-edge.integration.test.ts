@@ -1,6 +1,6 @@
 // Behaviour of the droplet's edge that the shared contract does not cover: the connection cap,
 // slow and dead WebSocket peers, upgrade routing, HTTP details, request logs, configuration.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
@@ -28,17 +28,11 @@ import {
   loadStoreConfig,
   requireMongoUri,
 } from '../src/config.js';
-import type { MongoReactionStore } from '../src/mongo-reaction-store.js';
 import { TEST_SIGNING_SECRET } from '@reactometer/devkit';
-import {
-  startInProcessDroplet,
-  startTestDatabase,
-  dropletTestSettings,
-  type InProcessDroplet,
-  type TestDatabase,
-} from '@reactometer/devkit/droplet';
+import { type InProcessDroplet } from '@reactometer/devkit/droplet';
 import { capturingLogger } from './support/log-capture.js';
 import { rawWebSocketPeer } from './support/raw-ws.js';
+import { useDropletRig } from './support/droplet-rig.js';
 
 /** pino's number for `warn`. */
 const PINO_WARN = 40;
@@ -84,44 +78,9 @@ async function post(
   return { status: res.status, json: await res.json() };
 }
 
-let db: TestDatabase;
-let store: MongoReactionStore;
-const running: InProcessDroplet[] = [];
-const clients: WsTestClient[] = [];
-
-async function droplet(
-  env: Record<string, string> = {},
-  extra: Partial<Parameters<typeof startInProcessDroplet>[0]> = {},
-): Promise<InProcessDroplet> {
-  // Coalescing off unless a test sets it: these follow each update through the broadcast path.
-  const d = await startInProcessDroplet({
-    ...dropletTestSettings({ BROADCAST_WINDOW_MS: '0', ...env }),
-    store,
-    ...extra,
-  });
-  running.push(d);
-  return d;
-}
-
-async function connect(d: InProcessDroplet): Promise<WsTestClient> {
-  const c = await WsTestClient.connect(d.wsUrl);
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  db = await startTestDatabase();
-  store = await db.openStore();
-}, 60_000);
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(running.splice(0).map((d) => d.droplet.stop()));
-});
-
-afterAll(async () => {
-  await db?.cleanup();
-});
+// Coalescing off unless a test sets it: these follow each update through the broadcast path.
+const rig = useDropletRig({ BROADCAST_WINDOW_MS: '0' });
+const { droplet, connect } = rig;
 
 describe('WebSocket connection cap', () => {
   it('refuses the upgrade past WS_MAX_CONNECTIONS with a JSON 503 while HTTP keeps working', async () => {
@@ -332,7 +291,7 @@ describe('HTTP edge', () => {
       const d = await droplet(
         {},
         failure === 'settleError'
-          ? { logger, store: settleFailingStore(store, add.emoji, error) }
+          ? { logger, store: settleFailingStore(rig.store, add.emoji, error) }
           : { logger },
       );
       // The broadcaster is the droplet's publisher.

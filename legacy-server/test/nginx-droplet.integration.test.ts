@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { metricNamesFor } from '@reactometer/shared';
 import { describeDeploymentContract, WsTestClient } from '@reactometer/shared/contract-tests';
 import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
-import { sleep, TEST_SIGNING_SECRET } from '@reactometer/devkit';
+import { eventually, sleep, TEST_SIGNING_SECRET } from '@reactometer/devkit';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.js';
 
 /** Short, so the test is bounded; the heartbeat (500 ms) is well inside it, as 30 s is inside 75 s. */
@@ -127,6 +127,21 @@ describe('behind nginx', () => {
     expect(cmdline.join(' ')).not.toMatch(/tsx/);
     const maps = readFileSync(`/proc/${stack.droplet.pid}/maps`, 'utf8');
     expect(maps).not.toMatch(/node_modules\/tsx/);
+  });
+
+  it("keeps viewer tokens out of nginx's access log (the query string is not logged)", async () => {
+    const marker = `redaction-${process.pid}-${Date.now()}`;
+    const client = await WsTestClient.connect(`${stack.wssUrl}?token=${marker}`, 10_000, {
+      ca: stack.cert.pem,
+    });
+    await client.request({ action: 'ping' }, 'pong');
+    await client.close();
+    const log = await eventually(
+      'the upgrade in the access log',
+      () => readFileSync('/var/log/nginx/reactometer.access.log', 'utf8'),
+      (text) => text.includes('GET /ws HTTP/1.1'),
+    );
+    expect(log).not.toContain(marker);
   });
 
   it('keeps an idle dashboard connected past nginx read timeout (the heartbeat is traffic) and still pushes to it', async () => {

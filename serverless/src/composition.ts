@@ -22,6 +22,7 @@ import { DynamoConnectionRegistry } from './adapters/dynamodb-connection-registr
 import { DynamoReactionStore } from './adapters/dynamodb-reaction-store.js';
 import { SnsPublisher, createSnsClient } from './adapters/sns-publisher.js';
 import {
+  loadAccessConfig,
   loadConnectionsConfig,
   loadCountsCacheMs,
   loadInboxConfig,
@@ -30,6 +31,7 @@ import {
   loadSenderConfig,
   loadSlackConfig,
   loadStoreConfig,
+  type AccessConfig,
   type ConnectionsConfig,
   type Env,
   type RuntimeConfig,
@@ -54,6 +56,8 @@ export interface Composition {
   readonly storeConfig: () => StoreConfig;
   readonly connectionsConfig: () => ConnectionsConfig;
   readonly senderConfig: () => SenderConfig;
+  /** Viewer access: DASHBOARD_AUTH, ALLOWED_ORIGINS, Slack sign-in. */
+  readonly accessConfig: () => AccessConfig;
   readonly documentClient: () => DynamoDBDocumentClient;
   readonly store: () => ReactionStore;
   readonly registry: () => ConnectionRegistry;
@@ -168,6 +172,7 @@ export function createComposition(env: Env): Composition {
     storeConfig,
     connectionsConfig,
     senderConfig,
+    accessConfig: once(() => loadAccessConfig(env)),
     documentClient,
     store,
     registry,

@@ -16,6 +16,12 @@ import {
   spec,
   type Env,
 } from '@reactometer/shared';
+import {
+  VIEWER_ACCESS_KEYS,
+  VIEWER_ACCESS_KEY_NAMES,
+  toViewerAccess,
+  type ViewerAccessSettings,
+} from '@reactometer/shared/auth';
 
 // `ConfigError`, the rules and the key reading are the core's (`config/env-schema.ts`), so both
 // deployments report configuration problems alike; only reading `process.env` happens here.
@@ -302,6 +308,17 @@ export const CONFIG_KEYS = {
     schema: integer(1, 10_000),
     fallback: () => 50,
   }),
+  ...VIEWER_ACCESS_KEYS,
+  IS_OFFLINE: spec<boolean>({
+    description:
+      'Set by serverless-offline, never on AWS: the WebSocket authorizer then answers a refusal the way the emulator reads it (the string `Unauthorized`) instead of throwing as Lambda expects.',
+    defaultText: '(unset on AWS)',
+    schema: z
+      .string()
+      .trim()
+      .transform((v) => v.toLowerCase() === 'true'),
+    optional: true,
+  }),
   LOG_LEVEL: spec<LogLevel>({
     description: `Powertools log level (${LOG_LEVELS.join(', ')}).`,
     defaultText: 'INFO',
@@ -534,6 +551,17 @@ export function loadFanOutConfig(env: Env = process.env): FanOutConfig {
     workerFunction: v.FANOUT_WORKER_FUNCTION!,
     lambdaEndpoint: v.LAMBDA_ENDPOINT,
   };
+}
+
+/** Viewer access (the authorizer, `GET /reactions`, Slack sign-in). */
+export interface AccessConfig extends ViewerAccessSettings {
+  /** Under serverless-offline (see IS_OFFLINE). */
+  readonly offline: boolean;
+}
+
+export function loadAccessConfig(env: Env = process.env): AccessConfig {
+  const v = readEnvKeys(CONFIG_KEYS, env, [...VIEWER_ACCESS_KEY_NAMES, 'IS_OFFLINE']);
+  return { ...toViewerAccess(v), offline: v.IS_OFFLINE === true };
 }
 
 /** The fan-out function cannot derive the endpoint from an SNS event: it must be configured. */

@@ -18,6 +18,8 @@ import { countsTopicName, tableNames } from '../src/stack-names.js';
 import { readZip } from './support/zip.js';
 
 const STAGE = 'pkgtest';
+/** The dashboard origin the package is built for (ALLOWED_ORIGINS). */
+const PACKAGE_ORIGIN = 'https://dash.example.com';
 const require = createRequire(import.meta.url);
 const SERVERLESS_BIN = require.resolve('serverless/bin/serverless.js');
 
@@ -115,6 +117,25 @@ const FUNCTIONS = {
     manages: true,
     invokes: [],
   },
+  // Viewer access: no AWS access at all beyond their own logs.
+  WsAuthorizer: {
+    role: 'WsAuthorizerRole',
+    handler: 'ws-authorizer',
+    dynamodb: {},
+    sqs: [],
+    publishes: false,
+    manages: false,
+    invokes: [],
+  },
+  SlackSignIn: {
+    role: 'SlackSignInRole',
+    handler: 'slack-sign-in',
+    dynamodb: {},
+    sqs: [],
+    publishes: false,
+    manages: false,
+    invokes: [],
+  },
   Reconcile: {
     role: 'ReconcileRole',
     handler: 'reconcile',
@@ -170,8 +191,10 @@ beforeAll(async () => {
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',
     REACTOMETER_TARGET: 'aws',
+    ALLOWED_ORIGINS: `${PACKAGE_ORIGIN}/`,
   });
   delete env.SLACK_SIGNING_SECRET;
+  delete env.DASHBOARD_TOKEN_SECRET;
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(
       process.execPath,
@@ -437,7 +460,53 @@ describe('serverless package (no credentials)', () => {
       .filter(([, r]) => (r.Properties.ApiId as { Ref: string }).Ref === 'HttpApi')
       .map(([, r]) => r.Properties.RouteKey)
       .sort();
-    expect(routes).toEqual(['GET /healthz', 'GET /reactions', 'POST /slack/events']);
+    expect(routes).toEqual([
+      'GET /auth/slack/callback',
+      'GET /auth/slack/login',
+      'GET /healthz',
+      'GET /reactions',
+      'POST /slack/events',
+    ]);
+  });
+
+  it('HTTP API CORS: only ALLOWED_ORIGINS, never credentials (no echo of any Origin)', () => {
+    expect(resource('HttpApi').Properties.CorsConfiguration).toEqual({
+      AllowOrigins: [PACKAGE_ORIGIN],
+      AllowHeaders: ['authorization'],
+      AllowMethods: ['GET', 'HEAD', 'OPTIONS'],
+      MaxAge: 600,
+    });
+  });
+
+  it('stage throttling on both APIs (429 past it)', () => {
+    for (const stage of ['HttpApiStage', 'WebsocketsDeploymentStage']) {
+      const settings = resource(stage).Properties.DefaultRouteSettings as Json;
+      expect(settings.ThrottlingRateLimit).toEqual(expect.any(Number));
+      expect(settings.ThrottlingBurstLimit).toEqual(expect.any(Number));
+    }
+  });
+
+  it('$connect has the REQUEST authorizer; the token secret reaches only the functions that judge viewers', () => {
+    const authorizer = resource('WsAuthorizerWebsocketsAuthorizer').Properties;
+    expect({ type: authorizer.AuthorizerType, identity: authorizer.IdentitySource }).toEqual({
+      type: 'REQUEST',
+      identity: ['route.request.header.Host'],
+    });
+    expect(JSON.stringify(authorizer.AuthorizerUri)).toContain('WsAuthorizerLambdaFunction');
+    const connect = resources('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === '$connect',
+    )![1].Properties;
+    expect(connect.AuthorizationType).toBe('CUSTOM');
+    expect(connect.AuthorizerId).toEqual({ Ref: 'WsAuthorizerWebsocketsAuthorizer' });
+    for (const name of Object.keys(FUNCTIONS)) {
+      const vars = (resource(`${name}LambdaFunction`).Properties.Environment as { Variables: Json })
+        .Variables;
+      const judges = ['WsAuthorizer', 'Reactions', 'SlackSignIn'].includes(name);
+      expect({ name, origins: vars.ALLOWED_ORIGINS }).toEqual({
+        name,
+        origins: judges ? `${PACKAGE_ORIGIN}/` : undefined,
+      });
+    }
   });
 
   it('WebSocket API: route selection on $request.body.action and the five routes, all on the ws function', () => {

@@ -17,6 +17,12 @@ export type ErrorCode =
   | 'shutting_down'
   | 'connection_gone'
   | 'throttled'
+  | 'unauthorized'
+  | 'forbidden_origin'
+  | 'too_many_address_connections'
+  | 'invalid_sign_in'
+  | 'sign_in_refused'
+  | 'sign_in_unavailable'
   | 'internal_error';
 
 export class ReactometerError extends Error {
@@ -103,6 +109,23 @@ export class GoneConnectionError extends ReactometerError {
 export class ThrottledError extends ReactometerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('throttled', message, options);
+  }
+}
+
+/**
+ * A dashboard request without a valid viewer token (missing, malformed, expired, wrong signature,
+ * audience or issuer). The message never quotes the token.
+ */
+export class UnauthorizedError extends ReactometerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unauthorized', message, options);
+  }
+}
+
+/** A browser page from an origin that is not in ALLOWED_ORIGINS. */
+export class ForbiddenOriginError extends ReactometerError {
+  constructor(origin: string) {
+    super('forbidden_origin', `origin ${JSON.stringify(origin)} is not allowed`);
   }
 }
 

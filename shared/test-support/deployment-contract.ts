@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { MAX_CLIENT_FRAME_BYTES, MAX_SLACK_BODY_BYTES } from '../src/contract/limits.js';
 import { reactionsResponseSchema, type ServerMessage } from '../src/protocol/index.js';
 import {
@@ -660,6 +661,164 @@ export function describeDeploymentContract(
           [low.emoji, 1],
         ]);
       });
+    });
+
+    describe('hostile input (issue 12)', () => {
+      it('refuses an empty base emoji (::skin-tone-2) with 400 naming event.reaction, and counts nothing', async () => {
+        const s = new Scenario();
+        const res = await postSigned(s.add(1, 100, { reaction: '::skin-tone-2' }));
+        const error = expectError(res, 400, 'invalid_event');
+        expect(error?.message).toMatch(/event\.reaction/);
+        expect((await reactions()).some((r) => r.emoji === '')).toBe(false);
+      });
+
+      it('refuses a lone UTF-16 surrogate in the reaction with 400 naming the field', async () => {
+        const s = new Scenario();
+        const res = await postSigned(s.add(1, 100, { reaction: `${s.emoji}\ud800` }));
+        const error = expectError(res, 400, 'invalid_event');
+        expect(error?.message).toMatch(/event\.reaction/);
+        expect(await countOf(s.emoji)).toBe(0);
+      });
+
+      it('refuses a far-future event_ts with 400 naming it; the reaction keeps counting later events', async () => {
+        const s = new Scenario();
+        const res = await postSigned(s.add(1, 100, { eventTs: '999999999999.999999' }));
+        const error = expectError(res, 400, 'invalid_event');
+        expect(error?.message).toMatch(/event_ts/);
+        await deliverOk(s.add(1, 200));
+        expect(await countOf(s.emoji)).toBe(1);
+      });
+
+      it.each([
+        'constructor',
+        '__proto__',
+        'toString',
+        'valueOf',
+        'hasOwnProperty',
+        '$disconnect',
+        '$connect',
+      ])(
+        'answers the WebSocket action %j with an error and keeps the socket open',
+        async (action) => {
+          const client = await openSocket();
+          const reply = await client.request({ action }, 'error', wsTimeoutMs);
+          expect(reply).toMatchObject({ code: 'unknown_action' });
+          await client.request({ action: 'ping' }, 'pong', wsTimeoutMs);
+        },
+        30_000,
+      );
+    });
+
+    describe('fuzz (fast-check, bounded)', () => {
+      const RUNS = 20;
+      const SERVER_ERROR = /^5/;
+
+      it('never answers a signed body of any shape with a 5xx', async () => {
+        const body = fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.uint8Array({ maxLength: 200 }),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+          fc
+            .record({
+              reaction: fc.string({ maxLength: 40 }),
+              user: fc.string({ maxLength: 20 }),
+              eventTs: fc.oneof(
+                fc.string({ maxLength: 20 }),
+                fc.constant(`${nowSeconds()}.000001`),
+              ),
+              channel: fc.string({ maxLength: 20 }),
+            })
+            .map((r) =>
+              JSON.stringify(
+                reactionEventPayload({
+                  eventId: `EvFuzz${uniqueId()}`,
+                  type: 'reaction_added',
+                  user: r.user,
+                  reaction: r.reaction,
+                  eventTs: r.eventTs,
+                  item: { type: 'message', channel: r.channel, ts: '1700000000.000100' },
+                }),
+              ),
+            ),
+        );
+        await fc.assert(
+          fc.asyncProperty(body, async (b) => {
+            const res = await postSigned(typeof b === 'string' ? b : Buffer.from(b));
+            expect(String(res.status)).not.toMatch(SERVER_ERROR);
+            // Raw bytes that are not UTF-8 still get a 401 from serverless-offline, which hands
+            // the function a decoded string (issue 11 makes the edge verify the delivered bytes);
+            // for them only "never a 5xx" is asserted here.
+            if (typeof b === 'string') expect([200, 400]).toContain(res.status);
+          }),
+          { numRuns: RUNS },
+        );
+      }, 120_000);
+
+      it('counts every valid reaction it answers 200 for (no silent 200), whatever its name', async () => {
+        const name = fc.oneof(
+          fc.stringMatching(/^[a-z0-9_+'-]{1,24}$/),
+          fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
+          fc.constantFrom(
+            'toString',
+            'constructor',
+            '__proto__',
+            'hasOwnProperty',
+            '%',
+            '%25',
+            '.',
+            '..',
+            '/',
+          ),
+        );
+        const tone = fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined });
+        await fc.assert(
+          fc.asyncProperty(name, tone, async (base, skin) => {
+            const s = new Scenario();
+            const emoji = `${s.emoji}-${base}`;
+            const res = await deliver(
+              s.add(1, 100, { reaction: skin ? `${emoji}::skin-tone-${skin}` : emoji }),
+            );
+            expect(String(res.status)).not.toMatch(SERVER_ERROR);
+            if (res.status === 200) expect(await countOf(emoji)).toBe(1);
+            else expectError(res, 400, 'invalid_event');
+          }),
+          { numRuns: RUNS },
+        );
+      }, 180_000);
+
+      it('answers every WebSocket frame of any shape, and the socket stays usable', async () => {
+        const frame = fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+          fc.record({ action: fc.string({ maxLength: 20 }) }).map((v) => JSON.stringify(v)),
+          fc
+            .constantFrom(
+              'constructor',
+              '__proto__',
+              'toString',
+              '$disconnect',
+              '$connect',
+              '$default',
+              'getReactions',
+              'ping',
+            )
+            .map((action) => JSON.stringify({ action })),
+        );
+        const client = await openSocket();
+        await fc.assert(
+          fc.asyncProperty(frame, async (text) => {
+            const from = client.messages.length;
+            client.send(text);
+            await client.waitUntil(() => client.messages.length > from, {
+              description: `an answer to ${JSON.stringify(text).slice(0, 80)}`,
+              timeoutMs: wsTimeoutMs,
+            });
+            expect(['error', 'pong', 'snapshot', 'update']).toContain(client.messages[from]!.type);
+          }),
+          { numRuns: RUNS },
+        );
+        await client.request({ action: 'ping' }, 'pong', wsTimeoutMs);
+      }, 180_000);
     });
 
     describe('WebSocket', () => {

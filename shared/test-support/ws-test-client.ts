@@ -26,6 +26,9 @@ export interface WaitOptions {
 export const DEFAULT_WS_TIMEOUT_MS = 10_000;
 
 /** How to reach a `wss://` endpoint whose certificate no public CA signed (a test's own). */
+/** Headers of the opening handshake, e.g. `Origin` (a `ws` client sends none by default). */
+export type HandshakeHeaders = Readonly<Record<string, string>>;
+
 export interface TlsTrust {
   /** PEM of the certificate (or its CA) to trust, on top of none: only it is accepted. */
   readonly ca?: string;
@@ -96,10 +99,12 @@ export class WsTestClient {
     url: string,
     timeoutMs = DEFAULT_WS_TIMEOUT_MS,
     tls: TlsTrust = {},
+    headers: HandshakeHeaders = {},
   ): Promise<WsTestClient | RefusedUpgrade> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, {
         handshakeTimeout: timeoutMs,
+        headers: { ...headers },
         ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
       });
       const fail = (err: Error): void =>

@@ -19,6 +19,8 @@ import { DeploymentPanel } from './components/deployment-panel.js';
 import { SegmentedControl, type SegmentOption } from './components/segmented-control.js';
 import { useLiveFeed } from './hooks/use-live-feed.js';
 import { usePlatform } from './platform.js';
+import { AccessGate, type ViewerAccess } from './auth/access-gate.js';
+import { withTokenParam } from './auth/viewer-token.js';
 
 const BACKEND_OPTIONS: readonly SegmentOption<BackendId>[] = BACKEND_IDS.map((id) => ({
   value: id,
@@ -54,9 +56,22 @@ function Logo() {
 export interface AppProps {
   readonly config: RuntimeConfig;
   readonly initial: Preferences;
+  /** The viewer's token and how to check it; omitted: no access control (tests, `off`). */
+  readonly access?: ViewerAccess;
 }
 
-export function App({ config, initial }: AppProps) {
+/** The config with the viewer token in every WebSocket URL. */
+function withToken(config: RuntimeConfig, token: string | null): RuntimeConfig {
+  if (token === null) return config;
+  const backends = { ...config.backends };
+  for (const id of BACKEND_IDS) {
+    backends[id] = { ...backends[id], wsUrl: withTokenParam(backends[id].wsUrl, token) };
+  }
+  return { ...config, backends };
+}
+
+export function App({ config: plainConfig, initial, access }: AppProps) {
+  const config = withToken(plainConfig, access?.token ?? null);
   const platform = usePlatform();
   const [backend, setBackend] = useState(initial.backend);
   const [view, setView] = useState(initial.view);
@@ -81,6 +96,12 @@ export function App({ config, initial }: AppProps) {
   };
 
   const shown = view === 'compare' ? BACKEND_IDS : [backend];
+  const views =
+    view === 'compare' ? (
+      <CompareView config={config} />
+    ) : (
+      <SingleView key={backend} config={config} backend={backend} />
+    );
 
   return (
     <div className="app">
@@ -116,10 +137,16 @@ export function App({ config, initial }: AppProps) {
       </header>
 
       <main id="leaderboards" tabIndex={-1}>
-        {view === 'compare' ? (
-          <CompareView config={config} />
+        {access === undefined ? (
+          views
         ) : (
-          <SingleView key={backend} config={config} backend={backend} />
+          <AccessGate
+            access={access}
+            httpUrl={plainConfig.backends[shown[0]!].httpUrl}
+            slackSignIn={plainConfig.backends[shown[0]!].signIn === 'slack'}
+          >
+            {views}
+          </AccessGate>
         )}
       </main>
 
@@ -129,7 +156,7 @@ export function App({ config, initial }: AppProps) {
             <div key={id}>
               <dt>{BACKEND_LABELS[id]}</dt>
               <dd>
-                <code>{config.backends[id].wsUrl}</code>
+                <code>{plainConfig.backends[id].wsUrl}</code>
                 <span aria-hidden="true"> · </span>
                 <a href={new URL('reactions', withSlash(config.backends[id].httpUrl)).toString()}>
                   GET /reactions

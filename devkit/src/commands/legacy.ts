@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import os from 'node:os';
+import { LOCAL_DASHBOARD_ORIGINS } from '@reactometer/shared/auth';
 import { createCommand, readConfig, runCli } from '@reactometer/cli';
 import { describeConfig, loadConfig } from '@reactometer/legacy-server/config';
 import { devSecretWarning, localSigningSecret } from '../dev-secret.js';
@@ -39,6 +40,8 @@ async function run(): Promise<number> {
     INBOX_DIR: path.join(DATA_DIR, 'inbox-legacy'),
     ...process.env,
     SLACK_SIGNING_SECRET: secret,
+    // The local dashboard (`npm start`, :5173) may open sockets and read across origins.
+    ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? LOCAL_DASHBOARD_ORIGINS,
   };
   if (isDev) devSecretWarning().forEach(say);
 

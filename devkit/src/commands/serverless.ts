@@ -53,6 +53,10 @@ async function run(): Promise<number> {
       logLevel: config.logLevel,
       inProcess: config.inProcess,
       onOutput: (line) => process.stdout.write(`${line}\n`),
+      onRestart: ({ code, signal, restarts }) =>
+        say(
+          `serverless offline died (${code ?? signal}), as one malformed WebSocket frame makes it do; restarted (${restarts}) - dynalite and its data kept`,
+        ),
     });
   } catch (err) {
     // Ctrl+C during startup also reaches serverless (same process group), which then exits early.

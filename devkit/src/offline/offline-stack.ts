@@ -21,6 +21,7 @@ import {
   type TableNames,
 } from '@reactometer/serverless';
 import { sleep } from '@reactometer/shared/testing';
+import { LOCAL_DASHBOARD_ORIGINS } from '@reactometer/shared/auth';
 import { freePorts, isPortTaken } from '../ports.js';
 import { assertServersAllowed } from '../server-guard.js';
 import { SERVERLESS_DIR } from '../workspaces.js';
@@ -97,6 +98,19 @@ export interface StartOfflineStackOptions {
    * chaos run and tests shorten it, a tuning of the emulator only.
    */
   readonly inboxVisibilityTimeoutSeconds?: number;
+  /**
+   * The watchdog: restart serverless offline when it dies on its own, up to this many times in a
+   * row without a healthy minute between (default 5; 0 turns it off). One malformed WebSocket
+   * frame (invalid UTF-8, an oversized ping) kills the emulator's whole process, a
+   * serverless-offline bug that cannot happen on AWS; dynalite and its data stay up meanwhile.
+   */
+  readonly maxRestarts?: number;
+  /** Told of each restart (the launcher prints it). */
+  readonly onRestart?: (info: {
+    readonly code: number | null;
+    readonly signal: NodeJS.Signals | null;
+    readonly restarts: number;
+  }) => void;
 }
 
 export interface OfflineStack {
@@ -111,7 +125,12 @@ export interface OfflineStack {
   readonly region: string;
   readonly tables: TableNames;
   readonly topicArn: string;
-  /** Settles when the serverless process exits, for whatever reason. */
+  /** Times the watchdog restarted serverless offline. */
+  restarts(): number;
+  /**
+   * Settles when serverless offline has exited for good: stopped, or dead again after the
+   * watchdog's last restart.
+   */
   readonly exited: Promise<{
     readonly code: number | null;
     readonly signal: NodeJS.Signals | null;
@@ -208,6 +227,9 @@ function childEnv(options: {
     OFFLINE_LAMBDA_PORT: String(options.ports.lambda),
     OFFLINE_IN_PROCESS: options.inProcess ? 'true' : 'false',
     DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    // The local dashboard (`npm start`, :5173) may open sockets and read across origins.
+    ALLOWED_ORIGINS:
+      options.extra.ALLOWED_ORIGINS ?? env.ALLOWED_ORIGINS ?? LOCAL_DASHBOARD_ORIGINS,
     // dynalite shares a CPU with everything else here; the functions' 1 s default (right on AWS)
     // is too tight under load. A value set by the caller wins.
     DYNAMODB_REQUEST_TIMEOUT_MS:
@@ -389,14 +411,6 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
       return started;
     };
     child = spawnHost();
-    const first = child;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve) => {
-        first.once('exit', (code, signal) => resolve({ code, signal }));
-        first.once('error', () => resolve({ code: null, signal: null }));
-      },
-    );
-
     const httpUrl = `http://${host}:${ports.http}`;
     await waitUntilReady(httpUrl, child, tail, options.readyTimeoutMs ?? 120_000);
     poller = startSqsPoller({
@@ -407,6 +421,39 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
       functionName: `reactometer-${stage}-counter`,
     });
     const counterStats = poller.stats;
+
+    // The watchdog: a crash (not a stop) starts serverless again on the same ports.
+    const deliberate = new WeakSet<ChildProcess>();
+    let watchHost: (proc: ChildProcess) => void = () => undefined;
+    const maxRestarts = options.maxRestarts ?? 5;
+    let restarts = 0;
+    let inARow = 0;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve) => {
+        const watch = (proc: ChildProcess, startedAt: number): void => {
+          let ended = false;
+          const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
+            if (ended) return;
+            ended = true;
+            // restartHost() killed it on purpose and watches the host it starts instead.
+            if (deliberate.has(proc)) return;
+            if (stopping !== undefined || maxRestarts === 0) return resolve({ code, signal });
+            // A process that ran a healthy minute starts a new series of restarts.
+            inARow = Date.now() - startedAt > 60_000 ? 1 : inARow + 1;
+            if (inARow > maxRestarts) return resolve({ code, signal });
+            restarts++;
+            tail.push(`[watchdog] serverless offline exited (${code ?? signal}); restarting\n`);
+            options.onRestart?.({ code, signal, restarts });
+            child = spawnHost();
+            watch(child, Date.now());
+          };
+          proc.once('exit', onEnd);
+          proc.once('error', () => onEnd(null, null));
+        };
+        watch(child!, Date.now());
+        watchHost = (proc) => watch(proc, Date.now());
+      },
+    );
 
     return {
       httpUrl,
@@ -423,10 +470,13 @@ export async function startOfflineStack(options: StartOfflineStackOptions): Prom
       inbox,
       counterStats,
       exited,
+      restarts: () => restarts,
       output: () => tail.toString(),
       restartHost: async () => {
+        if (child !== undefined) deliberate.add(child);
         await stopHost('SIGKILL', 0);
         child = spawnHost();
+        watchHost(child);
         await waitUntilReady(httpUrl, child, tail, options.readyTimeoutMs ?? 120_000);
       },
       killDatabase: async () => {

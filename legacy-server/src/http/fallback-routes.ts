@@ -18,7 +18,8 @@ export type RouteMethods = Readonly<Record<string, readonly string[]>>;
 /** Mounted after every route: 404, or 405 for a path that `routes` knows. */
 export function unmatchedRoute(routes: RouteMethods): RequestHandler {
   return (req: Request, res: Response) => {
-    const allowed = routes[req.path];
+    // hasOwn: the path is the client's; a plain lookup could find a member of Object.prototype.
+    const allowed = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined;
     if (allowed !== undefined) {
       res.set('Allow', allowed.join(', '));
       sendError(

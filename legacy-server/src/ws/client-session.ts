@@ -12,7 +12,15 @@ export interface ClientSessionDeps {
   readonly store: Pick<ReactionStore, 'listCounts'>;
   readonly broadcaster: WsBroadcaster;
   readonly logger: Logger;
+  /** Frames waiting for an answer past which the socket is closed (WS_MAX_QUEUED_REQUESTS). */
+  readonly maxQueued: number;
 }
+
+/**
+ * Policy violation: the client sent more requests than it waited answers for. A dashboard sends
+ * one getReactions after connecting and a ping a minute; only a flood gets here.
+ */
+export const TOO_MANY_QUEUED_CLOSE = { code: 1008, reason: 'too many requests in flight' } as const;
 
 function rawDataToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
@@ -23,7 +31,7 @@ function rawDataToString(data: RawData): string {
 /** The server's `connection` listener. */
 export function startClientSession(
   ws: WebSocket,
-  { store, broadcaster, logger }: ClientSessionDeps,
+  { store, broadcaster, logger, maxQueued }: ClientSessionDeps,
 ): void {
   broadcaster.add(ws);
   logger.debug({ openClients: broadcaster.size }, 'websocket connected');
@@ -36,9 +44,21 @@ export function startClientSession(
   // One frame at a time per socket: replies keep request order, and a client flooding
   // getReactions costs one store query at a time, not one per frame.
   let queue: Promise<void> = Promise.resolve();
+  // Bounded: each queued frame holds its bytes and, for getReactions, a database read to come.
+  let queued = 0;
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (queued >= maxQueued) {
+      if (ws.readyState === ws.OPEN) {
+        logger.info({ queued }, 'websocket closed: too many requests in flight');
+        ws.close(TOO_MANY_QUEUED_CLOSE.code, TOO_MANY_QUEUED_CLOSE.reason);
+      }
+      return;
+    }
+    queued++;
     queue = queue
       .then(async () => {
+        // A closed socket's backlog is dropped, not answered: nobody is there to read it.
+        if (ws.readyState !== ws.OPEN) return;
         const reply = isBinary
           ? errorMessage(
               'invalid_message',
@@ -47,6 +67,7 @@ export function startClientSession(
           : await answerClientFrame(rawDataToString(data), store);
         broadcaster.send(ws, JSON.stringify(reply));
       })
-      .catch((err: unknown) => logger.error({ err }, 'websocket reply failed'));
+      .catch((err: unknown) => logger.error({ err }, 'websocket reply failed'))
+      .finally(() => queued--);
   });
 }

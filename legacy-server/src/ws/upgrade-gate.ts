@@ -6,7 +6,13 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import { ReactometerError, toHttpError, type HttpError } from '@reactometer/shared';
+import {
+  ReactometerError,
+  isReactometerError,
+  toHttpError,
+  type HttpError,
+} from '@reactometer/shared';
+import type { UpgradeAdmission } from './upgrade-auth.js';
 
 export const WS_PATH = '/ws';
 
@@ -17,6 +23,8 @@ export interface UpgradeGateOptions {
   readonly maxConnections: number;
   readonly isStopping: () => boolean;
   readonly logger: Logger;
+  /** Origin, per-address cap and viewer token (`upgrade-auth.ts`). */
+  readonly admission: UpgradeAdmission;
 }
 
 /** Answers an upgrade we refuse with a plain HTTP response, then drops the socket. */
@@ -28,10 +36,20 @@ function rejectUpgrade(socket: Duplex, { status, body }: HttpError): void {
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(json)}`,
   ];
-  if (status === 503) head.push('Retry-After: 5');
+  if (status === 503 || status === 429) head.push('Retry-After: 5');
+  if (status === 401) head.push('WWW-Authenticate: Bearer');
   // end() flushes the response before the FIN; destroying right away could discard it.
   socket.once('finish', () => socket.destroy());
   socket.end(`${head.join('\r\n')}\r\n\r\n${json}`);
+}
+
+/** The path of a request target; a target URL cannot parse has none (answered 404). */
+function pathOf(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://droplet').pathname;
+  } catch {
+    return '(unparsable)';
+  }
 }
 
 /** The server's `upgrade` listener: hands an accepted upgrade to `wss` (its `connection`). */
@@ -41,7 +59,7 @@ export function upgradeGate(
   const { wss, logger } = options;
   return (req, socket, head) => {
     socket.on('error', (err) => logger.debug({ err }, 'upgrade socket error'));
-    const path = new URL(req.url ?? '/', 'http://droplet').pathname;
+    const path = pathOf(req.url);
     if (path !== WS_PATH) {
       logger.info({ path }, 'upgrade refused: unknown path');
       rejectUpgrade(
@@ -70,6 +88,30 @@ export function upgradeGate(
       );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    options.admission.admit(req).then(
+      ({ release, address, viewer }) => {
+        // The raw socket closes however the connection ends (handshake refused, client gone
+        // during the check, WebSocket closed), so the address's slot always comes back.
+        socket.once('close', release);
+        if (socket.destroyed) return release();
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          logger.debug({ clientIp: address, viewer }, 'upgrade admitted');
+          wss.emit('connection', ws, req);
+        });
+      },
+      (err: unknown) => {
+        const answer = toHttpError(err);
+        // The URL is not logged: its query string carries the token.
+        const fields = {
+          status: answer.status,
+          errorCode: answer.body.error.code,
+          origin: req.headers.origin,
+          clientIp: req.socket.remoteAddress,
+        };
+        if (isReactometerError(err)) logger.info(fields, 'upgrade refused');
+        else logger.error({ ...fields, err }, 'upgrade check failed');
+        rejectUpgrade(socket, answer);
+      },
+    );
   };
 }

@@ -10,8 +10,15 @@ import {
   listReactions,
   type EdgeAnswer,
 } from '@reactometer/shared';
+import { authorizeViewer, bearerToken, corsHeaders } from '@reactometer/shared/auth';
 import { createComposition } from '../composition.js';
-import { json, requestLine, type HttpEvent, type HttpResult } from '../edge/http-event.js';
+import {
+  headerLookup,
+  json,
+  requestLine,
+  type HttpEvent,
+  type HttpResult,
+} from '../edge/http-event.js';
 
 const app = createComposition(process.env);
 const store = app.store();
@@ -19,6 +26,7 @@ const store = app.store();
 const counts = app.counts();
 const inbox = app.inbox();
 const logger = app.logger();
+const access = app.accessConfig();
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -26,20 +34,32 @@ function ok(body: unknown): EdgeAnswer {
   return { status: 200, body, level: 'info', message: 'request', fields: { status: 200 } };
 }
 
-const routes: Record<string, () => Promise<EdgeAnswer>> = {
-  'GET /reactions': async () => ok({ reactions: await listReactions(counts) }),
+/** By route key; a Map, so that no key finds a member of `Object.prototype`. */
+const routes = new Map<string, (event: HttpEvent) => Promise<EdgeAnswer>>([
+  [
+    'GET /reactions',
+    async (event) => {
+      // The leaderboard is the company's data: a viewer token when DASHBOARD_AUTH is on.
+      await authorizeViewer(access, {
+        token: bearerToken(headerLookup(event.headers)('authorization')),
+        nowMs: Date.now(),
+        checkOrigin: false,
+      });
+      return ok({ reactions: await listReactions(counts) });
+    },
+  ],
   // Never throws: whatever ping threw is a 503 (see answerHealth). The inbox's depth rides along.
-  'GET /healthz': () => checkHealth(store, () => inbox.status()),
-};
+  ['GET /healthz', () => checkHealth(store, () => inbox.status())],
+]);
 
 export async function handler(event: HttpEvent, context?: Context): Promise<HttpResult> {
   const route =
     event.routeKey && event.routeKey !== '$default' ? event.routeKey : requestLine(event);
-  const answer = routes[route];
+  const answer = routes.get(route);
   let result: EdgeAnswer;
   try {
     if (answer === undefined) throw new ReactometerError('not_found', `no route for ${route}`);
-    result = await answer();
+    result = await answer(event);
   } catch (err) {
     result = answerError(err);
   }
@@ -51,5 +71,8 @@ export async function handler(event: HttpEvent, context?: Context): Promise<Http
       ...result.fields,
     });
   }
-  return json(result.status, result.body, result.status === 200 ? NO_STORE : {});
+  // On AWS the HTTP API's CORS configuration (serverless.yml) answers for the function; these
+  // headers are the same rule for any other front (and say it in one place: the core).
+  const cors = corsHeaders(headerLookup(event.headers)('origin'), access.allowedOrigins);
+  return json(result.status, result.body, { ...cors, ...(result.status === 200 ? NO_STORE : {}) });
 }

@@ -145,18 +145,35 @@ async function answerFrame(event: WsEvent, refresh: boolean): Promise<WsResult> 
 /** Frames that are not JSON, have no `action`, or name an action without a route. */
 const defaultRoute = (event: WsEvent): Promise<WsResult> => answerFrame(event, false);
 
-/** The routeKey table. */
-export const routes: Readonly<Record<string, (event: WsEvent) => Promise<WsResult>>> = {
-  $connect: connect,
-  $disconnect: disconnect,
-  getReactions: (event) => answerFrame(event, true),
-  ping: (event) => answerFrame(event, true),
-  $default: defaultRoute,
-};
+type Route = (event: WsEvent) => Promise<WsResult>;
+
+/**
+ * The message routes, by `routeKey`. A Map, not an object literal: the route key comes from what
+ * the client wrote (`$request.body.action`), and `routes["constructor"]` on a plain object finds
+ * `Object.prototype`'s member instead of nothing.
+ */
+export const messageRoutes: ReadonlyMap<string, Route> = new Map<string, Route>([
+  ['getReactions', (event) => answerFrame(event, true)],
+  ['ping', (event) => answerFrame(event, true)],
+  ['$default', defaultRoute],
+]);
+
+/**
+ * The route of an event. Connect and disconnect are what API Gateway says happened
+ * (`eventType`), never what a client wrote: a frame `{"action":"$disconnect"}` arrives as a
+ * MESSAGE (API Gateway itself routes it to `$disconnect` when that route exists) and must not
+ * unregister a socket that stays open.
+ */
+export function routeOf(event: WsEvent): Route {
+  const { eventType, routeKey } = event.requestContext;
+  if (eventType === 'CONNECT') return connect;
+  if (eventType === 'DISCONNECT') return disconnect;
+  return messageRoutes.get(routeKey) ?? defaultRoute;
+}
 
 export async function handler(event: WsEvent, context?: Context): Promise<WsResult> {
   const routeKey = event.requestContext.routeKey;
-  const route = routes[routeKey] ?? defaultRoute;
+  const route = routeOf(event);
   try {
     return await route(event);
   } catch (err) {

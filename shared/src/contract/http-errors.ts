@@ -15,6 +15,12 @@ const STATUS: Record<ErrorCode, number> = {
   shutting_down: 503,
   connection_gone: 410,
   throttled: 429,
+  unauthorized: 401,
+  forbidden_origin: 403,
+  too_many_address_connections: 429,
+  invalid_sign_in: 400,
+  sign_in_refused: 403,
+  sign_in_unavailable: 503,
   store_unavailable: 503,
   reaction_busy: 503,
   store_conflict: 503,
@@ -43,6 +49,7 @@ const SERVER_ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   overloaded: 'too much work in flight; retry later',
   too_many_connections: 'too many WebSocket connections; retry later',
   shutting_down: 'the server is shutting down; reconnect shortly',
+  sign_in_unavailable: 'the sign-in provider is unavailable; retry later',
   internal_error: 'internal error',
 };
 

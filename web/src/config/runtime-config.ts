@@ -46,6 +46,8 @@ export const backendEndpointsSchema = z.object({
   httpUrl: httpUrlSchema,
   /** The WebSocket URL the live leaderboard connects to. */
   wsUrl: wsUrlSchema,
+  /** `slack`: the deployment runs with DASHBOARD_AUTH=slack, so the page offers Slack sign-in. */
+  signIn: z.literal('slack').optional(),
 });
 export type BackendEndpoints = z.infer<typeof backendEndpointsSchema>;
 

@@ -127,6 +127,9 @@ export class MemoryStorage implements PreferenceStorage {
   setItem(key: string, value: string): void {
     this.items.set(key, value);
   }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
 }
 
 export interface TestPlatform extends Platform {

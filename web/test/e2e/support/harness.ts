@@ -23,7 +23,7 @@ import {
   signSlackBody,
   type ReactionEventSpec,
 } from '@reactometer/shared/testing';
-import { REPO_ROOT, TEST_SIGNING_SECRET } from '@reactometer/devkit';
+import { REPO_ROOT, TEST_SIGNING_SECRET, freePorts } from '@reactometer/devkit';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@reactometer/devkit/chromium';
 import {
   dropletTestSettings,
@@ -128,6 +128,17 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
+let dashboardPort: Promise<number> | undefined;
+
+/**
+ * The port the dashboard will be served on, chosen before the deployments start: they must list
+ * its origin in ALLOWED_ORIGINS, or they refuse the page's WebSocket with 403.
+ */
+export function dashboardOrigin(): Promise<string> {
+  dashboardPort ??= freePorts(1, '127.0.0.1').then(([port]) => port!);
+  return dashboardPort.then((port) => `http://127.0.0.1:${port}`);
+}
+
 export async function serveDashboard(
   distDir: string,
   config: RuntimeConfig,
@@ -162,7 +173,10 @@ export async function serveDashboard(
       }
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = await dashboardOrigin();
+  await new Promise<void>((resolve) =>
+    server.listen(Number(new URL(origin).port), '127.0.0.1', resolve),
+  );
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,
@@ -202,17 +216,26 @@ export interface DropletBackend extends Backend {
   sibling(): Promise<Backend & { stop(): Promise<void> }>;
 }
 
-async function startDropletOn(port: number, store: MongoReactionStore): Promise<InProcessDroplet> {
+async function startDropletOn(
+  port: number,
+  store: MongoReactionStore,
+  env: Readonly<Record<string, string>> = {},
+): Promise<InProcessDroplet> {
   return startInProcessDroplet({
-    ...dropletTestSettings({ PORT: String(port), SHUTDOWN_GRACE_MS: '500' }),
+    ...dropletTestSettings({
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '500',
+      ALLOWED_ORIGINS: await dashboardOrigin(),
+      ...env,
+    }),
     store,
   });
 }
 
 export interface Droplets {
   readonly db: TestDatabase;
-  /** A droplet with a database of its own. */
-  start(name: string): Promise<DropletBackend>;
+  /** A droplet with a database of its own; `env` adds droplet variables (DASHBOARD_AUTH...). */
+  start(name: string, env?: Readonly<Record<string, string>>): Promise<DropletBackend>;
   /** Stops every droplet and FerretDB, and removes the data. */
   close(): Promise<void>;
 }
@@ -221,9 +244,12 @@ export async function startDroplets(): Promise<Droplets> {
   const db = await startTestDatabase();
   const cleanups: (() => Promise<void>)[] = [];
 
-  const start = async (name: string): Promise<DropletBackend> => {
+  const start = async (
+    name: string,
+    env: Readonly<Record<string, string>> = {},
+  ): Promise<DropletBackend> => {
     const store = await db.openStore({ dbName: db.newDatabaseName() });
-    let current = await startDropletOn(0, store);
+    let current = await startDropletOn(0, store, env);
     const { port } = current;
     const siblings: InProcessDroplet[] = [];
     cleanups.push(async () => {
@@ -239,10 +265,10 @@ export async function startDroplets(): Promise<Droplets> {
       stop: () => current.stop(),
       async restart() {
         await current.stop();
-        current = await startDropletOn(port, store);
+        current = await startDropletOn(port, store, env);
       },
       async sibling() {
-        const other = await startDropletOn(0, store);
+        const other = await startDropletOn(0, store, env);
         siblings.push(other);
         return {
           name: `${name} (sibling)`,
@@ -268,8 +294,14 @@ export async function startDroplets(): Promise<Droplets> {
  * The serverless deployment as it runs locally: serverless-offline (API Gateway WebSocket + HTTP
  * APIs, Lambda), serverless-offline-sns and dynalite, on free ports.
  */
-export async function startServerless(): Promise<Backend & { stop(): Promise<void> }> {
-  const stack = await startOfflineStack({ signingSecret: SIGNING_SECRET });
+export async function startServerless(
+  options: { readonly env?: Readonly<Record<string, string>>; readonly httpPort?: number } = {},
+): Promise<Backend & { stop(): Promise<void> }> {
+  const stack = await startOfflineStack({
+    signingSecret: SIGNING_SECRET,
+    env: { ALLOWED_ORIGINS: await dashboardOrigin(), ...options.env },
+    ...(options.httpPort === undefined ? {} : { ports: { http: options.httpPort } }),
+  });
   return {
     name: 'serverless',
     httpUrl: stack.httpUrl,
