@@ -230,6 +230,9 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresP
             throw new Error(`PostgreSQL exited early with code ${proc.child.exitCode}`);
         },
       });
+      // The port opens before recovery ends ("the database system is starting up"): wait
+      // until PostgreSQL accepts connections, so that the first psql or FerretDB query works.
+      await waitAcceptingConnections(bin, port, proc);
     } catch (err) {
       proc.signal('SIGKILL');
       throw err;
@@ -252,4 +255,25 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresP
       await current?.stop({ signal: 'SIGKILL', graceMs: 0 });
     },
   };
+}
+
+/** Polls `pg_isready` until the server accepts connections (30 s at most). */
+async function waitAcceptingConnections(
+  bin: string,
+  port: number,
+  proc: ManagedProcess,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = spawnSync(
+      path.join(bin, 'pg_isready'),
+      ['-q', '-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER],
+      { encoding: 'utf8' },
+    );
+    if (r.status === 0) return;
+    if (!proc.running())
+      throw new Error(`PostgreSQL exited early with code ${proc.child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('PostgreSQL did not accept connections within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -13,7 +13,6 @@ import {
   viewerAccessContract,
 } from '@reactometer/shared/contract-tests';
 import { issueDashboardToken } from '@reactometer/shared/auth';
-import type { ReactionStore } from '@reactometer/shared';
 import { TEST_TOKEN_SECRET, cliViewerToken } from '@reactometer/devkit';
 import {
   dropletTestSettings,
@@ -121,26 +120,14 @@ describe('per-address WebSocket cap (WS_MAX_CONNECTIONS_PER_ADDRESS)', () => {
 });
 
 describe('bounded requests per socket (WS_MAX_QUEUED_REQUESTS)', () => {
-  it('closes a socket that floods getReactions with 1008, and answers the frames it queued in order', async () => {
-    // A store whose reads wait until released: the flood piles up behind the first read.
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow: ReactionStore = new Proxy(rig.store, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'listCounts' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          await gate;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    }) as ReactionStore;
-    const d = await droplet({ WS_MAX_QUEUED_REQUESTS: '4' }, { store: slow });
+  it('closes a socket that floods getReactions with 1008, and serves other dashboards as usual', async () => {
+    // Snapshots come from memory, but frames that arrive in one read are dispatched in one go
+    // (ws's synchronous events): 50 frames written in one tick queue behind the first answer.
+    const d = await droplet({ WS_MAX_QUEUED_REQUESTS: '4' });
     const client = rig.track(await WsTestClient.connect(d.wsUrl));
     for (let i = 0; i < 50; i++) client.send({ action: 'getReactions' });
     const closed = await client.waitForClose();
     expect(closed.code).toBe(TOO_MANY_QUEUED_CLOSE.code);
-    release();
     // Another dashboard is served as usual.
     const other = rig.track(await WsTestClient.connect(d.wsUrl));
     await other.request({ action: 'getReactions' }, 'snapshot');
