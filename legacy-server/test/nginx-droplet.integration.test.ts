@@ -227,7 +227,9 @@ describe('behind nginx', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const names = [...res.text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort();
     expect(names).toEqual(metricNamesFor('droplet'));
-    expect(res.text).toMatch(/^SlackEvents\{outcome="changed"\} [1-9]/m);
+    // The edge stores events in the inbox (appended); the worker's count changes are counted apart.
+    expect(res.text).toMatch(/^SlackEvents\{outcome="appended"\} [1-9]/m);
+    expect(res.text).toMatch(/^CountChanges [1-9]/m);
     expect(res.text).toMatch(/^ConnectionsOpened [1-9]/m);
 
     // Not on the public side.

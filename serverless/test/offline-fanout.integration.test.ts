@@ -9,6 +9,7 @@
  * segments 1 and 2 through serverless-offline's Lambda port, as it invokes Lambda on AWS.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ServerMessage } from '@reactometer/shared';
@@ -190,12 +191,17 @@ describe('fan-out through serverless-offline', () => {
     await react(emoji);
     await Promise.all(clients.map((c) => waitForUpdate(c, emoji, 1)));
     for (const c of clients) expect(updatesOf(c, emoji)).toHaveLength(1);
-    // The workers' own log lines (Powertools JSON), one per segment invoked elsewhere.
-    const segments = new Set(
-      [...stack.output().matchAll(/"message":"fan-out segment"[^\n]*?"index":(\d+)/g)].map((m) =>
-        Number(m[1]),
-      ),
-    );
+    // The workers' own log lines (Powertools JSON), one per segment invoked elsewhere. A worker
+    // may write its line after its posts arrived, so the output is read until both are there.
+    const segmentsLogged = (): Set<number> =>
+      new Set(
+        [...stack.output().matchAll(/"message":"fan-out segment"[^\n]*?"index":(\d+)/g)].map((m) =>
+          Number(m[1]),
+        ),
+      );
+    const until = Date.now() + 10_000;
+    while (segmentsLogged().size < 2 && Date.now() < until) await delay(100);
+    const segments = segmentsLogged();
     expect([...segments].sort()).toEqual([1, 2]);
   }, 60_000);
 });
