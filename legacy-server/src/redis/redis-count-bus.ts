@@ -31,9 +31,11 @@ const SUBSCRIBE_WAIT_MS = 2_000;
 
 function connectionOptions() {
   return {
-    // A publish while Redis is down fails at once instead of queueing: the change is durable in
-    // MongoDB already, and a queued one would be replayed late, after the fresh snapshot.
-    enableOfflineQueue: false,
+    // Queued while (re)connecting, but a publish fails within a second while Redis is down: the
+    // change is durable in MongoDB already, and the other processes resynchronise when Redis
+    // returns. A queued publish delivered late is harmless: versions only grow, and every cache
+    // and dashboard keeps the highest.
+    commandTimeout: 1_000,
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
   };
@@ -49,7 +51,7 @@ export class RedisCountBus implements CountBus {
     // The subscriber may queue: its SUBSCRIBE must go out as soon as Redis answers, however late.
     this.subscriber = new Redis(options.url, {
       ...connectionOptions(),
-      enableOfflineQueue: true,
+      commandTimeout: undefined,
       maxRetriesPerRequest: null,
       lazyConnect: true,
     });

@@ -42,8 +42,9 @@ export class RedisEmojiLock implements EmojiLock {
   constructor(private readonly options: RedisEmojiLockOptions) {
     this.waitMs = options.waitMs ?? 5_000;
     this.redis = new Redis(options.url, {
-      // Fail at once while Redis is down: the worker keeps the event and retries with backoff.
-      enableOfflineQueue: false,
+      // Queued while connecting (the first events after start), but never for long: while Redis
+      // is down a lease request fails within a second and the worker keeps the event and retries.
+      commandTimeout: 1_000,
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(50 * times, 1_000),
     });
