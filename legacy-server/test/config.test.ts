@@ -64,3 +64,53 @@ describe('droplet configuration: broadcast window, metrics listener, trusted pro
     ]);
   });
 });
+
+describe('droplet configuration: several processes (issue 14)', () => {
+  it('defaults: no Redis (one process), no store lock', () => {
+    expect(loadConfig(base)).toMatchObject({
+      redisUrl: undefined,
+      redisKeyPrefix: 'reactometer:',
+      storeLock: 'off',
+      storeLockLeaseMs: 10_000,
+    });
+  });
+
+  it('reads REDIS_URL, REDIS_KEY_PREFIX, STORE_LOCK and STORE_LOCK_LEASE_MS', () => {
+    expect(
+      loadConfig({
+        ...base,
+        REDIS_URL: 'rediss://user:pw@redis.internal:25061',
+        REDIS_KEY_PREFIX: 'prod:',
+        STORE_LOCK: 'redis',
+        STORE_LOCK_LEASE_MS: '20000',
+      }),
+    ).toMatchObject({
+      redisUrl: 'rediss://user:pw@redis.internal:25061',
+      redisKeyPrefix: 'prod:',
+      storeLock: 'redis',
+      storeLockLeaseMs: 20_000,
+    });
+  });
+
+  it('names the variable when a value is wrong', () => {
+    const problems = configProblems(() =>
+      loadConfig({
+        ...base,
+        REDIS_URL: 'localhost:6379',
+        STORE_LOCK: 'mutex',
+        STORE_LOCK_LEASE_MS: '5',
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'REDIS_URL',
+      'STORE_LOCK',
+      'STORE_LOCK_LEASE_MS',
+    ]);
+  });
+
+  it('refuses STORE_LOCK=redis without REDIS_URL, naming STORE_LOCK', () => {
+    expect(configProblems(() => loadConfig({ ...base, STORE_LOCK: 'redis' }))).toEqual([
+      'STORE_LOCK: redis needs REDIS_URL (the Redis that holds the leases)',
+    ]);
+  });
+});

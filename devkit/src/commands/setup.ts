@@ -2,7 +2,8 @@
  * `npm run setup`: installs what the machine lacks, idempotently: FerretDB (built from the Go
  * module proxy into .tools/bin), PostgreSQL (Debian's package, FerretDB's backend), ElasticMQ
  * (the SQS emulator: Maven Central into .tools, run on Java 17), nginx and
- * systemd-analyze (Debian's packages, for the droplet's deploy tests), Chromium (Debian's
+ * systemd-analyze (Debian's packages, for the droplet's deploy tests), redis-server (Debian's
+ * package, for the droplet's scale-out), Chromium (Debian's
  * package, for the dashboard's browser tests), and the droplet's build when a source changed.
  * `npm test`, `npm start` and `.ci/run` call it; running it twice does nothing.
  */
@@ -13,6 +14,7 @@ import { ensureElasticMq } from '../elasticmq.js';
 import { ensureFerretDbBinary } from '../ferretdb.js';
 import { ensureNginx, ensureSystemdAnalyze } from '../nginx.js';
 import { ensurePostgres } from '../postgres.js';
+import { ensureRedis } from '../redis.js';
 
 interface Options {
   readonly quiet?: boolean;
@@ -36,6 +38,7 @@ await runCli<Options>(program, ({ quiet, browser }) => {
   log(`ElasticMQ (SQS emulator): ${ensureElasticMq(say)}`);
   log(`nginx: ${ensureNginx(say)}`);
   log(`systemd-analyze: ${ensureSystemdAnalyze(say)}`);
+  log(`Redis: ${ensureRedis(say)}`);
   log(`droplet build: ${ensureDropletBuild()}`);
   if (browser) log(`Chromium: ${ensureChromium(say)}`);
 });
