@@ -1,14 +1,15 @@
 /**
- * Starts the two local deployments as load targets through the local-stack toolkit: the droplet
- * (its own process, the build, with FerretDB on PostgreSQL unless FERRETDB_BACKEND=sqlite) and
- * the serverless offline stack (its own process tree).
+ * Starts the local deployments as load targets through the local-stack toolkit: the droplet (its
+ * own process, the build, with FerretDB on PostgreSQL unless FERRETDB_BACKEND=sqlite), the
+ * serverless offline stack (its own process tree) and droplet x K (K droplet processes, one
+ * FerretDB, one Redis, behind nginx).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
 import { processTree } from '@reactometer/devkit';
-import { startDropletProcess } from '@reactometer/devkit/droplet';
+import * as dropletKit from '@reactometer/devkit/droplet';
 import { startFerretDb } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
 import type { Target } from './target.js';
@@ -31,7 +32,7 @@ export async function startDropletTarget(options: {
 }): Promise<RunningTarget> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
   const db = await startFerretDb({ dataDir });
-  const droplet = await startDropletProcess({
+  const droplet = await dropletKit.startDropletProcess({
     env: {
       MONGODB_URI: db.uri,
       MONGODB_DB: `compare_${Date.now().toString(36)}`,
@@ -84,5 +85,62 @@ export async function startServerlessTarget(options: {
       dynamodbEndpoint: stack.dynamodbEndpoint,
     },
     stop: () => stack.stop(),
+  };
+}
+
+/**
+ * WS_MAX_CONNECTIONS_PER_ADDRESS for the load run: the droplets judge the cap on X-Forwarded-For
+ * behind nginx, and the load generator puts up to `perAddress` dashboards on one 127.0.0.x
+ * address; the default (100) would refuse all but a few hundred of them.
+ */
+export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;
+
+/** What compare needs of `startDropletCluster` (devkit, issue 14 items 1-2). */
+interface DropletCluster {
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+type StartDropletCluster = (options: {
+  processes: number;
+  env: Readonly<Record<string, string>>;
+}) => Promise<DropletCluster>;
+
+export async function startDropletClusterTarget(options: {
+  name: string;
+  processes: number;
+  signingSecret: string;
+  maxNewConnectionsPerSecond: number;
+}): Promise<RunningTarget> {
+  // Looked up at run time: the cluster starter lands with issue 14 items 1-2.
+  const start = (dropletKit as unknown as { startDropletCluster?: StartDropletCluster })
+    .startDropletCluster;
+  if (start === undefined)
+    throw new Error('@reactometer/devkit/droplet has no startDropletCluster (issue 14 items 1-2)');
+  const cluster = await start({
+    processes: options.processes,
+    env: {
+      SLACK_SIGNING_SECRET: options.signingSecret,
+      LOG_LEVEL: 'error',
+      WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
+    },
+  });
+  return {
+    target: {
+      name: options.name,
+      kind: 'droplet-cluster',
+      httpUrl: cluster.httpUrl,
+      wsUrl: cluster.wsUrl,
+      signingSecret: options.signingSecret,
+      maxNewConnectionsPerSecond: options.maxNewConnectionsPerSecond,
+      serverPids: () => cluster.pids(),
+    },
+    notes: {
+      processes: `${options.processes} droplet processes (node dist/main.js) + nginx + Redis + FerretDB v1.24.2 on PostgreSQL (pids ${cluster.pids().join(', ')})`,
+      wsMaxConnections: `${defaultDropletCap()} per process (default: the soft open-file limit minus its reserve)`,
+      wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: judged on X-Forwarded-For, TRUST_PROXY=loopback, and the load generator puts up to 2,500 dashboards on one 127.0.0.x address)`,
+    },
+    stop: () => cluster.stop(),
   };
 }
