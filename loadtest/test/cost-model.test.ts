@@ -332,6 +332,16 @@ describe('droplet x K', () => {
     expect(() => clusterCostFor(QUIET, UNIT, A, 0, 'do-lb')).toThrow(RangeError);
   });
 
+  it('gives each droplet process one core, so a busy fan-out needs more droplets, not bigger ones', () => {
+    // 28,800 changes a day over 8 h = 1/s, x 10 at peak; 16,667 dashboards x 25 µs = 4.2 cores > 0.7
+    const busy: Traffic = { ...QUIET, eventsPerDay: 28_800 };
+    const three = clusterCostFor(busy, UNIT, A, 3, 'do-lb');
+    expect(three.monthly).toBe(Infinity);
+    expect(three.reason).toMatch(/need 4\.17 of one core at peak/);
+    // 50,000 x 10 x 25 µs = 12.5 cores / 0.7 = 17.9: at least 18 droplets
+    expect(clusterCost(busy, UNIT, A).droplets).toBeGreaterThanOrEqual(18);
+  });
+
   it('holds what one droplet cannot: 18,001 dashboards need two', () => {
     const one = dropletCost({ ...QUIET, clients: 18_001 }, UNIT, A);
     expect(one.monthly).toBe(Infinity);
@@ -526,7 +536,7 @@ describe('npm run cost (CLI)', () => {
   it('prices droplet x K next to them, and refuses a K that is not whole with a usage error', () => {
     const out = costReport({
       clients: 50_000,
-      eventsPerDay: 20_000,
+      eventsPerDay: 2_000,
       hoursConnectedPerDay: 8,
       freeTier: 'none',
       logs: true,

@@ -745,6 +745,12 @@ export function clusterCostFor(
   }
   const appMemory = a.dropletBaseMemoryMb + (perDroplet * a.dropletKbPerConnection) / 1024;
   const appVcpus = (peak * perDroplet * a.dropletCpuUsPerDelivery) / 1e6;
+  // One droplet process delivers on one core: a bigger droplet does not speed up its fan-out.
+  if (appVcpus > a.dropletCpuHeadroom) {
+    misfits.push(
+      `${perDroplet} dashboards per droplet need ${appVcpus.toFixed(2)} of one core at peak (a droplet process uses one)`,
+    );
+  }
   add(
     `app droplets, ${perDroplet} dashboards each`,
     smallestFit(prices.droplets, appMemory, appVcpus, a),
@@ -805,8 +811,8 @@ export function clusterCostFor(
 
 /**
  * Droplet x K at its cheapest K (or at `options.droplets`): from the fewest droplets whose
- * processes hold the dashboards up to four times as many, since smaller droplets can be cheaper
- * in total than fewer big ones.
+ * processes hold the dashboards and their peak fan-out up to four times as many, since smaller
+ * droplets can be cheaper in total than fewer big ones.
  */
 export function clusterCost(
   traffic: Traffic,
@@ -817,9 +823,17 @@ export function clusterCost(
   if (options.droplets !== undefined) {
     return clusterCostFor(traffic, prices, a, options.droplets, options.balancer);
   }
+  // Fewest processes that hold the dashboards, each delivering to its share on one core.
+  const totalVcpus =
+    (peakChangesPerSecond(traffic, a) *
+      a.recipientShare *
+      traffic.clients *
+      a.dropletCpuUsPerDelivery) /
+    1e6;
   const fewest = Math.max(
     1,
     Math.ceil(traffic.clients / maxConnectionsFromLimit(a.dropletFdLimit)),
+    Math.ceil(totalVcpus / a.dropletCpuHeadroom),
   );
   let best = clusterCostFor(traffic, prices, a, fewest, options.balancer);
   for (let k = fewest + 1; k <= fewest * 4; k++) {
