@@ -286,6 +286,7 @@ export async function runComparison(options: CompareOptions): Promise<void> {
             : startDropletClusterTarget({
                 name: deploymentName(d),
                 processes: d.processes,
+                dashboards: largestStep,
                 signingSecret: SECRET,
                 // The droplet's connection-rate budget: the same processes take the handshakes.
                 maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
 import { processTree } from '@reactometer/devkit';
 import * as dropletKit from '@reactometer/devkit/droplet';
+import * as nginxKit from '@reactometer/devkit/nginx';
 import { startFerretDb } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
 import type { Target } from './target.js';
@@ -95,37 +96,69 @@ export async function startServerlessTarget(options: {
  */
 export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;
 
-/** What compare needs of `startDropletCluster` (devkit, issue 14 items 1-2). */
+/**
+ * The part of devkit's droplet x K starter (issue 14 items 1-2, /work/wt-14 CLUSTER-API.md) that
+ * compare uses, looked up at run time until that branch is merged here; then these types give
+ * way to the package's own.
+ */
+interface NginxTuning {
+  readonly workerProcesses: number;
+  readonly workerConnections: number;
+  readonly workerRlimitNofile: number;
+}
 interface DropletCluster {
   readonly httpUrl: string;
   readonly wsUrl: string;
-  pids(): number[];
+  readonly redis: { pid(): number } | null;
+  readonly db: { pids(): number[] } | null;
+  dropletPids(): number[];
+  nginxPids(): number[];
   stop(): Promise<void>;
 }
-type StartDropletCluster = (options: {
-  processes: number;
-  env: Readonly<Record<string, string>>;
-}) => Promise<DropletCluster>;
+function clusterKit(): {
+  startDropletCluster: (options: {
+    processes: number;
+    env: Readonly<Record<string, string>>;
+    nginx: NginxTuning;
+  }) => Promise<DropletCluster>;
+  nginxTuningFor: (webSockets: number) => NginxTuning;
+} {
+  const start = (dropletKit as Record<string, unknown>).startDropletCluster;
+  const tuning = (nginxKit as Record<string, unknown>).nginxTuningFor;
+  if (typeof start !== 'function' || typeof tuning !== 'function')
+    throw new Error('@reactometer/devkit has no startDropletCluster yet (issue 14 items 1-2)');
+  return {
+    startDropletCluster: start as ReturnType<typeof clusterKit>['startDropletCluster'],
+    nginxTuningFor: tuning as ReturnType<typeof clusterKit>['nginxTuningFor'],
+  };
+}
 
 export async function startDropletClusterTarget(options: {
   name: string;
   processes: number;
+  /** Most dashboards the run will hold: nginx's workers and descriptors are sized for them. */
+  dashboards: number;
   signingSecret: string;
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
-  // Looked up at run time: the cluster starter lands with issue 14 items 1-2.
-  const start = (dropletKit as unknown as { startDropletCluster?: StartDropletCluster })
-    .startDropletCluster;
-  if (start === undefined)
-    throw new Error('@reactometer/devkit/droplet has no startDropletCluster (issue 14 items 1-2)');
-  const cluster = await start({
+  const { startDropletCluster, nginxTuningFor } = clusterKit();
+  const cluster = await startDropletCluster({
     processes: options.processes,
     env: {
       SLACK_SIGNING_SECRET: options.signingSecret,
       LOG_LEVEL: 'error',
       WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
     },
+    nginx: nginxTuningFor(options.dashboards),
   });
+  const tuning = nginxTuningFor(options.dashboards);
+  // Read at every sample: PostgreSQL's backends come and go with FerretDB's connections.
+  const pids = (): number[] => [
+    ...cluster.dropletPids(),
+    ...cluster.nginxPids(),
+    ...(cluster.redis === null ? [] : [cluster.redis.pid()]),
+    ...(cluster.db?.pids() ?? []),
+  ];
   return {
     target: {
       name: options.name,
@@ -134,12 +167,13 @@ export async function startDropletClusterTarget(options: {
       wsUrl: cluster.wsUrl,
       signingSecret: options.signingSecret,
       maxNewConnectionsPerSecond: options.maxNewConnectionsPerSecond,
-      serverPids: () => cluster.pids(),
+      serverPids: pids,
     },
     notes: {
-      processes: `${options.processes} droplet processes (node dist/main.js) + nginx + Redis + FerretDB v1.24.2 on PostgreSQL (pids ${cluster.pids().join(', ')})`,
+      processes: `${options.processes} droplet processes (node dist/main.js, pids ${cluster.dropletPids().join(', ')}) behind nginx (least_conn; pids ${cluster.nginxPids().join(', ')}) + Redis pub/sub + one FerretDB v1.24.2 on PostgreSQL`,
       wsMaxConnections: `${defaultDropletCap()} per process (default: the soft open-file limit minus its reserve)`,
-      wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: judged on X-Forwarded-For, TRUST_PROXY=loopback, and the load generator puts up to 2,500 dashboards on one 127.0.0.x address)`,
+      wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: judged on X-Forwarded-For with TRUST_PROXY=loopback, and the load generator puts up to 2,250 dashboards on one 127.0.0.x address)`,
+      nginx: `worker_processes ${tuning.workerProcesses}, worker_connections ${tuning.workerConnections}, worker_rlimit_nofile ${tuning.workerRlimitNofile} (two descriptors per dashboard; a process may open at most 20,000 files here)`,
     },
     stop: () => cluster.stop(),
   };
