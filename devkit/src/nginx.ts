@@ -55,17 +55,48 @@ function workerUserDirective(): string {
   return `user nobody ${group || 'nogroup'};\n`;
 }
 
+/** How many workers nginx runs and how many connections each may hold. */
+export interface NginxTuning {
+  /** Default 1. */
+  readonly workerProcesses?: number;
+  /** Connections per worker, client and upstream sides both counted (default 4096). */
+  readonly workerConnections?: number;
+  /** Open files per worker; must stay under the hard limit (`ulimit -Hn`). Default: unset. */
+  readonly workerRlimitNofile?: number;
+}
+
+/**
+ * Workers and connections for `webSockets` proxied sockets: each costs a worker two connections
+ * and two descriptors (the client's and the upstream's), and no worker may open more files than
+ * `hardLimit` (20,000 per process on this machine), so past ~9,500 sockets it takes more workers.
+ */
+export function nginxTuningFor(webSockets: number, hardLimit = 20_000): Required<NginxTuning> {
+  const workerRlimitNofile = hardLimit - 500;
+  const workerConnections = workerRlimitNofile - 500;
+  // 10% headroom: connections do not spread over workers exactly evenly.
+  const workerProcesses = Math.max(1, Math.ceil((webSockets * 2 * 1.1) / workerConnections));
+  return { workerProcesses, workerConnections, workerRlimitNofile };
+}
+
 /**
  * A complete nginx.conf around `httpConfig` (the inside of `http {}`: upstreams, servers, maps),
  * with every path inside `prefix`, so that an instance touches nothing of the system's nginx.
  */
-export function nginxMainConfig(prefix: string, httpConfig: string): string {
+export function nginxMainConfig(
+  prefix: string,
+  httpConfig: string,
+  tuning: NginxTuning = {},
+): string {
+  const rlimit =
+    tuning.workerRlimitNofile === undefined
+      ? ''
+      : `worker_rlimit_nofile ${tuning.workerRlimitNofile};\n`;
   return `${workerUserDirective()}daemon off;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
+worker_processes ${tuning.workerProcesses ?? 1};
+${rlimit}pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events {
-    worker_connections 4096;
+    worker_connections ${tuning.workerConnections ?? 4096};
 }
 http {
     default_type application/octet-stream;
@@ -106,6 +137,7 @@ export interface NginxOptions {
   readonly httpConfig: (prefix: string) => string;
   /** Ports the config listens on (on 127.0.0.1); start resolves when all accept connections. */
   readonly ports: readonly number[];
+  readonly tuning?: NginxTuning;
 }
 
 export interface NginxProcess {
@@ -123,7 +155,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
   const bin = ensureNginx();
   const prefix = tempPrefix();
   const file = path.join(prefix, 'nginx.conf');
-  writeFileSync(file, nginxMainConfig(prefix, options.httpConfig(prefix)));
+  writeFileSync(file, nginxMainConfig(prefix, options.httpConfig(prefix), options.tuning));
   const errorLog = (): string => {
     try {
       return readFileSync(path.join(prefix, 'error.log'), 'utf8');

@@ -14,14 +14,18 @@ import { WebSocketServer } from 'ws';
 import { pino, type Logger } from 'pino';
 import {
   StoreUnavailableError,
+  listReactions,
   systemClock,
   type Clock,
   type EventInbox,
   type InboxSlackDeps,
   type InboxStatus,
+  type Publisher,
   type ReactionStore,
 } from '@reactometer/shared';
+import type { CountBus } from './count-bus.js';
 import type { DropletConfig } from './config.js';
+import type { EmojiLock } from './emoji-lock.js';
 import { CountsCache } from './counts-cache.js';
 import { InboxWorker } from './inbox/inbox-worker.js';
 import { JournalInbox } from './inbox/journal-inbox.js';
@@ -81,6 +85,14 @@ export interface DropletOptions extends DropletSettings {
   readonly logger?: Logger;
   /** Where the edge records its metrics; a fresh registry when omitted. */
   readonly metrics?: DropletMetrics;
+  /**
+   * Several processes on one database: each counted change goes out on the bus too, and the
+   * other processes' changes come in through it (REDIS_URL). Omitted: one process. The
+   * composition root owns it (closes it after `stop()`).
+   */
+  readonly countBus?: CountBus;
+  /** Held around each event's writes across processes (STORE_LOCK=redis); owned by the root. */
+  readonly emojiLock?: EmojiLock;
   /** The inbox worker's first and longest backoff (tests shorten them). */
   readonly inboxBackoffMs?: { readonly min: number; readonly max: number };
 }
@@ -142,6 +154,30 @@ export function createDroplet(options: DropletOptions): Droplet {
     inbox: openInbox,
     clock,
     signingSecret: options.signingSecret,
+  };
+  const { countBus } = options;
+  // This process's dashboards first, then the other processes: a lost Redis must not cost the
+  // local dashboards their update (a failed publish is counted by the metrics, not retried).
+  const workerPublisher: Publisher =
+    countBus === undefined
+      ? counts.publisher()
+      : {
+          publish: async (changed) => {
+            await counts.publisher().publish(changed);
+            await countBus.publish(changed);
+          },
+        };
+  // After the bus was lost: re-read every count (whatever others counted meanwhile) and give every
+  // dashboard of this process a fresh snapshot, so that none keeps a count it missed an update of.
+  const resynchronise = async (): Promise<void> => {
+    await counts.refresh().catch((err: unknown) => {
+      logger.warn(
+        { err },
+        'counts not re-read after the bus returned; sending what this process holds',
+      );
+    });
+    const delivered = broadcaster.broadcastSnapshot(await listReactions(counts));
+    logger.info({ dashboards: delivered }, 'sent every dashboard a fresh snapshot');
   };
   const inboxStatus = (): InboxStatus =>
     worker?.status() ?? { pending: 0, oldestAgeMs: 0, draining: false, lastErrorCode: null };
@@ -260,19 +296,24 @@ export function createDroplet(options: DropletOptions): Droplet {
       inbox,
       counting: {
         store,
-        publisher: counts.publisher(),
+        publisher: workerPublisher,
         clock,
         pendingLeaseMs: options.pendingLeaseMs,
       },
       // After an outage, re-read every count: settled recounts and other processes' changes.
       onRecovered: () => void counts.refresh().catch(() => undefined),
       onChanged: (publishFailed) => metrics.countChanged(publishFailed),
+      ...(options.emojiLock === undefined ? {} : { lock: options.emojiLock }),
       logger,
       ...(options.inboxBackoffMs === undefined
         ? {}
         : { backoffMinMs: options.inboxBackoffMs.min, backoffMaxMs: options.inboxBackoffMs.max }),
     });
     worker.start();
+    await countBus?.subscribe({
+      onCounts: (heard) => void counts.receive(heard),
+      onReconnected: () => void resynchronise().catch(() => undefined),
+    });
     // Without a refresh the copy would stay unloaded forever if the store was down at start.
     counts.start(settings.countsRefreshMs > 0 ? settings.countsRefreshMs : 1_000);
     return lifecycle.start();

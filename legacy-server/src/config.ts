@@ -81,6 +81,14 @@ const trustProxy: z.ZodType<string | false, string> = z
   )
   .transform((v) => (v.toLowerCase() === 'off' ? false : v));
 
+const redisUrl: z.ZodType<string, string> = z
+  .string()
+  .trim()
+  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+
+export const STORE_LOCKS = ['off', 'redis'] as const;
+export type StoreLock = (typeof STORE_LOCKS)[number];
+
 const mongoUri: z.ZodType<string, string> = z
   .string()
   .trim()
@@ -245,6 +253,34 @@ export const CONFIG_KEYS = {
     schema: integer(0, 3_600_000),
     fallback: () => 5_000,
   }),
+  REDIS_URL: spec<string>({
+    description:
+      'Redis shared by several droplet processes: each counted change is published on it and every process broadcasts it to its own dashboards. Unset: one process, no Redis.',
+    defaultText: '(none: one process)',
+    schema: redisUrl,
+    optional: true,
+  }),
+  REDIS_KEY_PREFIX: spec({
+    description:
+      'Prefix of the Redis channel and lock keys, so that several deployments can share one Redis.',
+    defaultText: 'reactometer:',
+    schema: nonEmpty('a key prefix'),
+    fallback: () => 'reactometer:',
+  }),
+  STORE_LOCK: spec<StoreLock>({
+    description:
+      "Cross-process lease per base emoji around an event's writes: `redis` (needs REDIS_URL) when several processes share a FerretDB, whose updates are read-then-write; `off` on real MongoDB, whose single-document writes are atomic.",
+    defaultText: 'off',
+    schema: oneOf(STORE_LOCKS),
+    fallback: () => 'off',
+  }),
+  STORE_LOCK_LEASE_MS: spec({
+    description:
+      "How long a process's lease on an emoji lasts if it never releases it (a crash); above the longest time one event's writes can take.",
+    defaultText: '10000',
+    schema: integer(1000, 600_000),
+    fallback: () => 10_000,
+  }),
   SHUTDOWN_GRACE_MS: spec({
     description:
       'On SIGTERM, how long in-flight HTTP requests may take before connections are cut.',
@@ -298,6 +334,11 @@ export interface DropletConfig extends StoreConfig {
   readonly inboxMaxPending: number;
   readonly slackMaxInFlight: number;
   readonly countsRefreshMs: number;
+  /** undefined: one process, no Redis. */
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  readonly storeLock: StoreLock;
+  readonly storeLockLeaseMs: number;
 }
 
 const STORE_KEYS = ['MONGODB_URI', 'MONGODB_DB', 'PENDING_LEASE_MS', 'LOG_LEVEL'] as const;
@@ -319,6 +360,9 @@ export function loadConfig(env: Env = process.env): DropletConfig {
     throw new ConfigError([
       'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
     ]);
+  }
+  if (v.STORE_LOCK === 'redis' && v.REDIS_URL === undefined) {
+    throw new ConfigError(['STORE_LOCK: redis needs REDIS_URL (the Redis that holds the leases)']);
   }
   // The non-null assertions are safe: `readEnvKeys` throws unless every non-optional key has a
   // value.
@@ -346,6 +390,10 @@ export function loadConfig(env: Env = process.env): DropletConfig {
     inboxMaxPending: v.INBOX_MAX_PENDING!,
     slackMaxInFlight: v.SLACK_MAX_IN_FLIGHT!,
     countsRefreshMs: v.COUNTS_REFRESH_MS!,
+    redisUrl: v.REDIS_URL,
+    redisKeyPrefix: v.REDIS_KEY_PREFIX!,
+    storeLock: v.STORE_LOCK!,
+    storeLockLeaseMs: v.STORE_LOCK_LEASE_MS!,
   };
 }
 

@@ -50,6 +50,15 @@ export class CountsCache {
     return newer;
   }
 
+  /**
+   * Counts heard from the other processes (the count bus): what is newer than the copy is kept
+   * and handed on, so that each change reaches every dashboard once, whichever process counted it.
+   */
+  async receive(counts: readonly EmojiCount[]): Promise<void> {
+    const newer = this.merge(counts);
+    if (newer.length > 0) await this.downstream.publish(newer);
+  }
+
   /** A publisher that updates the copy, then hands the counts on (the worker's publisher). */
   publisher(): Publisher {
     return {
@@ -67,9 +76,9 @@ export class CountsCache {
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const newer = this.merge(await this.store.listCounts());
+        const counts = await this.store.listCounts();
         this.loaded = true;
-        if (newer.length > 0) await this.downstream.publish(newer);
+        await this.receive(counts);
       } finally {
         this.refreshing = null;
       }

@@ -8,6 +8,8 @@ import { WS_PATH, createDroplet } from './app.js';
 import { ConfigError, loadConfig, requireMongoUri, type DropletConfig } from './config.js';
 import { createMetricsListener } from './metrics.js';
 import { createMongoReactionStore } from './mongo-reaction-store.js';
+import { RedisCountBus } from './redis/redis-count-bus.js';
+import { RedisEmojiLock } from './redis/redis-emoji-lock.js';
 
 /** A repeated signal this long after the first one forces the exit (see `onSignal`). */
 const FORCE_EXIT_AFTER_MS = 1_000;
@@ -50,8 +52,29 @@ async function main(): Promise<void> {
     // health checks (503) while the database is down, and counts once it answers.
     requireDatabaseAtStart: false,
   });
+  // Several processes on one database (REDIS_URL): changes cross processes on Redis, and with
+  // STORE_LOCK=redis (FerretDB) an event's writes hold a per-emoji lease.
+  const countBus =
+    config.redisUrl === undefined
+      ? undefined
+      : new RedisCountBus({
+          url: config.redisUrl,
+          channel: `${config.redisKeyPrefix}counts`,
+          logger,
+        });
+  const emojiLock =
+    config.storeLock === 'redis' && config.redisUrl !== undefined
+      ? new RedisEmojiLock({
+          url: config.redisUrl,
+          keyPrefix: config.redisKeyPrefix,
+          leaseMs: config.storeLockLeaseMs,
+          logger,
+        })
+      : undefined;
   const droplet = createDroplet({
     ...config,
+    ...(countBus === undefined ? {} : { countBus }),
+    ...(emojiLock === undefined ? {} : { emojiLock }),
     store,
     logger,
     clock: systemClock,
@@ -86,6 +109,8 @@ async function main(): Promise<void> {
       try {
         await droplet.stop();
         await metricsListener?.stop();
+        await countBus?.close();
+        await emojiLock?.close();
         await store.close();
         logger.info('stopped');
         process.exit(0);
@@ -103,6 +128,8 @@ async function main(): Promise<void> {
     const metricsAddress = await metricsListener?.start();
     logger.info(
       {
+        redis: config.redisUrl === undefined ? 'off' : 'on',
+        storeLock: config.storeLock,
         port: address.port,
         host: address.address,
         wsPath: WS_PATH,

@@ -1,7 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { updateMessage, type EmojiCount, type Publisher } from '@reactometer/shared';
+import {
+  snapshotMessage,
+  updateMessage,
+  type EmojiCount,
+  type Publisher,
+} from '@reactometer/shared';
 import type { DropletMetrics } from './metrics.js';
 import { sharedTextFrame, writeSharedFrame, type SharedFrame } from './ws/shared-frame.js';
 import { nodeSchedule, UpdateCoalescer, type Schedule } from './ws/update-coalescer.js';
@@ -99,6 +104,18 @@ export class WsBroadcaster implements Publisher {
     let delivered = 0;
     for (const ws of this.clients) if (this.write(ws, message)) delivered++;
     this.options.metrics?.broadcast(delivered, performance.now() - started);
+  }
+
+  /**
+   * A `snapshot` to every open socket, framed once: after this process missed other processes'
+   * changes (Redis was lost), the dashboards replace what they hold instead of waiting for each
+   * emoji's next change. Sent at once, not coalesced: it is the whole truth, not a change.
+   */
+  broadcastSnapshot(counts: readonly EmojiCount[]): number {
+    const message = sharedTextFrame(JSON.stringify(snapshotMessage(counts)));
+    let delivered = 0;
+    for (const ws of this.clients) if (this.write(ws, message)) delivered++;
+    return delivered;
   }
 
   /** Sends one reply (snapshot, pong, error) to one socket, under the same slow-client cap. */

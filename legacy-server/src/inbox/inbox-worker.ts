@@ -9,6 +9,7 @@
 import {
   appliedOutcome,
   applyReactionEvent,
+  baseEmoji,
   isReactometerError,
   itemKey,
   reactionKey,
@@ -16,6 +17,7 @@ import {
   type InboxStatus,
   type ReactionEvent,
 } from '@reactometer/shared';
+import type { EmojiLock } from '../emoji-lock.js';
 import type { JournalInbox, PendingEvent } from './journal-inbox.js';
 
 export interface InboxWorkerLogger {
@@ -28,6 +30,11 @@ export interface InboxWorkerLogger {
 export interface InboxWorkerOptions {
   readonly inbox: JournalInbox;
   readonly counting: CountingDeps;
+  /**
+   * Held around each event's writes when several processes share a FerretDB (STORE_LOCK=redis);
+   * omitted, the store's own per-key serialiser is enough (one process, or real MongoDB).
+   */
+  readonly lock?: EmojiLock;
   /** Events taken from the head at once (default 32). */
   readonly windowSize?: number;
   /** First and longest wait between retries of a failed event (default 100 ms and 5 s). */
@@ -142,7 +149,11 @@ export class InboxWorker {
   private async applyOne(p: PendingEvent): Promise<boolean> {
     for (let attempt = 0; this.running; attempt++) {
       try {
-        const outcome = await applyReactionEvent(p.event, this.options.counting);
+        const apply = () => applyReactionEvent(p.event, this.options.counting);
+        const { lock } = this.options;
+        const outcome = await (lock === undefined
+          ? apply()
+          : lock.run(baseEmoji(p.event.reaction), apply));
         // The same fields the edge logged before the inbox: one query finds an event's effect.
         if (outcome.kind === 'changed') {
           this.options.onChanged?.(outcome.publishError !== undefined);
