@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
 import { processTree } from '@reactometer/devkit';
-import * as dropletKit from '@reactometer/devkit/droplet';
-import * as nginxKit from '@reactometer/devkit/nginx';
-import { startFerretDb } from '@reactometer/devkit/ferretdb';
+import { startDropletCluster, startDropletProcess } from '@reactometer/devkit/droplet';
+import { nginxTuningFor } from '@reactometer/devkit/nginx';
+import { startFerretDb, type FerretDbProcess } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
 import type { Target } from './target.js';
 
@@ -32,8 +32,8 @@ export async function startDropletTarget(options: {
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
-  const db = await startFerretDb({ dataDir });
-  const droplet = await dropletKit.startDropletProcess({
+  const db = await startFerretDbRetrying(dataDir);
+  const droplet = await startDropletProcess({
     env: {
       MONGODB_URI: db.uri,
       MONGODB_DB: `compare_${Date.now().toString(36)}`,
@@ -96,43 +96,6 @@ export async function startServerlessTarget(options: {
  */
 export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;
 
-/**
- * The part of devkit's droplet x K starter (issue 14 items 1-2, /work/wt-14 CLUSTER-API.md) that
- * compare uses, looked up at run time until that branch is merged here; then these types give
- * way to the package's own.
- */
-interface NginxTuning {
-  readonly workerProcesses: number;
-  readonly workerConnections: number;
-  readonly workerRlimitNofile: number;
-}
-interface DropletCluster {
-  readonly httpUrl: string;
-  readonly wsUrl: string;
-  readonly redis: { pid(): number } | null;
-  readonly db: { pids(): number[] } | null;
-  dropletPids(): number[];
-  nginxPids(): number[];
-  stop(): Promise<void>;
-}
-function clusterKit(): {
-  startDropletCluster: (options: {
-    processes: number;
-    env: Readonly<Record<string, string>>;
-    nginx: NginxTuning;
-  }) => Promise<DropletCluster>;
-  nginxTuningFor: (webSockets: number) => NginxTuning;
-} {
-  const start = (dropletKit as Record<string, unknown>).startDropletCluster;
-  const tuning = (nginxKit as Record<string, unknown>).nginxTuningFor;
-  if (typeof start !== 'function' || typeof tuning !== 'function')
-    throw new Error('@reactometer/devkit has no startDropletCluster yet (issue 14 items 1-2)');
-  return {
-    startDropletCluster: start as ReturnType<typeof clusterKit>['startDropletCluster'],
-    nginxTuningFor: tuning as ReturnType<typeof clusterKit>['nginxTuningFor'],
-  };
-}
-
 export async function startDropletClusterTarget(options: {
   name: string;
   processes: number;
@@ -141,8 +104,11 @@ export async function startDropletClusterTarget(options: {
   signingSecret: string;
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
-  const { startDropletCluster, nginxTuningFor } = clusterKit();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
+  const db = await startFerretDbRetrying(dataDir);
   const cluster = await startDropletCluster({
+    mongodbUri: db.uri,
+    mongodbDb: `compare_${Date.now().toString(36)}`,
     processes: options.processes,
     env: {
       SLACK_SIGNING_SECRET: options.signingSecret,
@@ -156,8 +122,8 @@ export async function startDropletClusterTarget(options: {
   const pids = (): number[] => [
     ...cluster.dropletPids(),
     ...cluster.nginxPids(),
-    ...(cluster.redis === null ? [] : [cluster.redis.pid()]),
-    ...(cluster.db?.pids() ?? []),
+    ...[cluster.redis?.pid()].filter((p): p is number => p !== undefined),
+    ...db.pids(),
   ];
   return {
     target: {
@@ -175,6 +141,26 @@ export async function startDropletClusterTarget(options: {
       wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: judged on X-Forwarded-For with TRUST_PROXY=loopback, and the load generator puts up to 2,250 dashboards on one 127.0.0.x address)`,
       nginx: `worker_processes ${tuning.workerProcesses}, worker_connections ${tuning.workerConnections}, worker_rlimit_nofile ${tuning.workerRlimitNofile} (two descriptors per dashboard; a process may open at most 20,000 files here)`,
     },
-    stop: () => cluster.stop(),
+    stop: async () => {
+      await cluster.stop();
+      await db.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
+}
+
+/**
+ * FerretDB with up to three tries: on a loaded machine PostgreSQL accepts connections while it is
+ * still starting up, and the first psql of the start gets "the database system is starting up".
+ */
+async function startFerretDbRetrying(dataDir: string): Promise<FerretDbProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFerretDb({ dataDir });
+    } catch (err) {
+      if (attempt >= 3 || !/starting up/.test(String(err))) throw err;
+      rmSync(dataDir, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
 }
