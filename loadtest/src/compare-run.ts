@@ -1,9 +1,10 @@
 /**
- * The comparison run behind `npm run compare` (compare-cli.ts): starts both local deployments (the
- * droplet with FerretDB; the serverless offline stack), plays the scenarios of
- * `scenarios/scenarios.json` against both in one run, interleaved step by step, and writes the
- * report (`docs/comparison.md`, or `docs/comparison-quick.md` with --quick), the raw summaries
- * (`docs/results/<timestamp>|quick/*.json`) and the SVG charts beside them.
+ * The comparison run behind `npm run compare` (compare-cli.ts): starts the local deployments (the
+ * droplet with FerretDB; the serverless offline stack; droplet x K), plays the scenarios of
+ * `scenarios/scenarios.json` against them in one run, interleaved step by step, and writes the
+ * report (`docs/comparison.md`, `docs/comparison-quick.md` with --quick, or one named after the
+ * deployments and sizes with --clients), the raw summaries (`docs/results/<timestamp>|quick|<name>/*.json`)
+ * and the SVG charts beside them.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,14 @@ import {
 import { modelForReport, type ModelledAws, type StandinCheckRow } from './model/report-model.js';
 import { renderChart, type ChartRow, type ChartSpec } from './runner/charts.js';
 import {
+  deploymentName,
+  playsScenario,
+  poolFor,
+  reportName,
+  type DeploymentChoice,
+} from './runner/deployment-choice.js';
+import {
+  startDropletClusterTarget,
   startDropletTarget,
   startServerlessTarget,
   type RunningTarget,
@@ -39,14 +48,17 @@ const SECRET = `compare-${Date.now().toString(36)}`;
  */
 const RUN_ORDER: readonly ScenarioName[] = ['fan-out', 'churn', 'ingest', 'connection-scaling'];
 
-/** First 127.0.0.x address of each target's client pool: 6 workers x 2 addresses each fit. */
-const FIRST_ADDRESS: Record<string, number> = { droplet: 2, 'serverless-local': 40 };
-
 export interface CompareOptions {
   readonly quick?: boolean;
   readonly only?: ScenarioName[];
   /** Stands in for docs/ (the end-to-end test writes to a temporary folder). */
   readonly out?: string;
+  /** The deployments to start (compare-cli.ts resolves `--deployments` and `--droplet-processes`). */
+  readonly deployments: readonly DeploymentChoice[];
+  /** Client counts of the fan-out steps and connection-scaling steps instead of scenarios.json's. */
+  readonly clients?: readonly number[];
+  /** The command line, for the report. */
+  readonly command: string;
 }
 
 function gitCommit(): string {
@@ -86,11 +98,9 @@ function awsChart(
         const t = stepTrend(step, 'delivery_ms');
         if (!t || (t.max === 0 && t.med === 0)) return [];
         const label =
-          s.reactometer.target === 'droplet'
-            ? 'droplet (measured-here)'
-            : s.reactometer.target === 'serverless-local'
-              ? 'serverless-local (emulated)'
-              : s.reactometer.target;
+          s.reactometer.target === 'serverless-local'
+            ? 'serverless-local (emulated)'
+            : `${s.reactometer.target} (measured-here)`;
         return [{ target: label, x: step.size, y: t['p(99)'], series: 'p99' }];
       }),
     );
@@ -216,17 +226,31 @@ export async function runComparison(options: CompareOptions): Promise<void> {
   const quick = options.quick === true;
   const only = RUN_ORDER.filter((s) => (options.only ?? SCENARIO_NAMES).includes(s));
   const DOCS = path.resolve(options.out ?? path.join(REPO_ROOT, 'docs'));
-  const scenarios = loadScenarios({ quick });
+  const loaded = loadScenarios({ quick });
+  // --clients: the same sizes for fan-out and for the connection-scaling steps.
+  const scenarios =
+    options.clients === undefined
+      ? loaded
+      : {
+          ...loaded,
+          'fan-out': { ...loaded['fan-out'], clients: [...options.clients] },
+          'connection-scaling': { ...loaded['connection-scaling'], steps: [...options.clients] },
+        };
+  const largestStep = Math.max(
+    ...scenarios['fan-out'].clients,
+    ...scenarios['connection-scaling'].steps,
+  );
   const started = performance.now();
   const date = new Date();
-  const dirName = quick ? 'quick' : date.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  const names = reportName({ quick, clients: options.clients, deployments: options.deployments });
+  const dirName = names.resultsDir ?? date.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
   const resultsDir = path.join(DOCS, 'results', dirName);
   rmSync(resultsDir, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
   const log = stderrLog;
 
   log(
-    `compare${quick ? ' --quick' : ''}: ${only.join(', ')}; starting the droplet (with FerretDB) and the serverless offline stack...`,
+    `${options.command}: ${only.join(', ')}; starting ${options.deployments.map(deploymentName).join(', ')}...`,
   );
   const running: RunningTarget[] = [];
   const stopAll = async (): Promise<void> => {
@@ -246,21 +270,34 @@ export async function runComparison(options: CompareOptions): Promise<void> {
   const errors: string[] = [];
   const summaries: Summary[] = [];
   try {
-    const [droplet, serverless] = await Promise.allSettled([
-      startDropletTarget({
-        signingSecret: SECRET,
-        maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,
-      }),
-      startServerlessTarget({
-        signingSecret: SECRET,
-        maxNewConnectionsPerSecond:
-          scenarios.targets['serverless-local'].maxNewConnectionsPerSecond,
-      }),
-    ]);
-    for (const r of [droplet, serverless]) {
-      if (r.status === 'fulfilled') running.push(r.value);
-      else throw r.reason;
-    }
+    const starts = await Promise.allSettled(
+      options.deployments.map((d) =>
+        d.kind === 'droplet'
+          ? startDropletTarget({
+              signingSecret: SECRET,
+              maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,
+            })
+          : d.kind === 'serverless-local'
+            ? startServerlessTarget({
+                signingSecret: SECRET,
+                maxNewConnectionsPerSecond:
+                  scenarios.targets['serverless-local'].maxNewConnectionsPerSecond,
+              })
+            : startDropletClusterTarget({
+                name: deploymentName(d),
+                processes: d.processes,
+                dashboards: largestStep,
+                signingSecret: SECRET,
+                // The droplet's connection-rate budget: the same processes take the handshakes.
+                maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,
+              }),
+      ),
+    );
+    // Started ones are stopped by the finally below, even when another failed to start.
+    for (const r of starts) if (r.status === 'fulfilled') running.push(r.value);
+    for (const r of starts) if (r.status === 'rejected') throw r.reason;
+    const choiceOf = (r: RunningTarget): DeploymentChoice =>
+      options.deployments.find((d) => deploymentName(d) === r.target.name) as DeploymentChoice;
     log(
       `ready in ${Math.round((performance.now() - started) / 1000)} s: ${running.map((r) => `${r.target.name} ${r.target.httpUrl}`).join(', ')}`,
     );
@@ -269,13 +306,15 @@ export async function runComparison(options: CompareOptions): Promise<void> {
       if (interrupted) break;
       log(`\n=== ${name} ===`);
       await Promise.all(running.map((r) => settleTarget(r.target, log)));
-      const runs: AnyScenarioRun[] = running.map((r) =>
-        createRun(name, r.target, scenarios[name], {
-          log,
-          firstAddress: FIRST_ADDRESS[r.target.name] ?? 100,
-          otherPids: () => running.filter((o) => o !== r).flatMap((o) => o.target.serverPids()),
-        }),
-      );
+      const runs: AnyScenarioRun[] = running
+        .filter((r) => playsScenario(choiceOf(r), name))
+        .map((r) =>
+          createRun(name, r.target, scenarios[name], {
+            log,
+            ...poolFor(choiceOf(r), largestStep),
+            otherPids: () => running.filter((o) => o !== r).flatMap((o) => o.target.serverPids()),
+          }),
+        );
       const failed = new Set<AnyScenarioRun>();
       const steps = Math.max(...runs.map((r) => r.stepCount));
       for (let i = 0; i < steps && !interrupted; i++) {
@@ -314,7 +353,13 @@ export async function runComparison(options: CompareOptions): Promise<void> {
             .flatMap((s) => s.reactometer.steps.map((x) => x.size)),
         ),
       ];
-      const aws = modelForReport(fanOutSizes, check.rows, check.error);
+      const cluster = options.deployments.find((d) => d.kind === 'droplet-cluster');
+      const aws = modelForReport(
+        fanOutSizes,
+        check.rows,
+        check.error,
+        cluster?.kind === 'droplet-cluster' ? cluster.processes : undefined,
+      );
       const charts: ChartSpec[] = [];
       for (const c of [...chartSpecs(summaries), awsChart(summaries, aws)]) {
         const { name, ...spec } = c as Omit<ChartSpec, 'file'> & { name: string };
@@ -333,13 +378,13 @@ export async function runComparison(options: CompareOptions): Promise<void> {
         node: process.version,
         os: `${os.type()} ${os.release()}`,
         commit: gitCommit(),
-        command: `npm run compare${quick ? ' -- --quick' : ''}${only.length < SCENARIO_NAMES.length ? ` --only ${only.join(',')}` : ''}`,
+        command: options.command,
         wallSeconds: (performance.now() - started) / 1000,
         resultsDir: `results/${dirName}`,
         targets,
         errors,
       };
-      const report = path.join(DOCS, quick ? 'comparison-quick.md' : 'comparison.md');
+      const report = path.join(DOCS, names.report);
       writeFileSync(report, renderReport(meta, summaries, charts, aws));
       writeFileSync(path.join(resultsDir, 'aws-model.json'), `${JSON.stringify(aws, null, 2)}\n`);
       writeFileSync(path.join(resultsDir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);

@@ -7,6 +7,8 @@ import {
   NO_FREE_TIER,
   bisectInteger,
   breakEven,
+  clusterCost,
+  clusterCostFor,
   coalescedFlushRate,
   connectedHours,
   dropletCost,
@@ -51,6 +53,8 @@ const UNIT: Prices = {
     { slug: 'medium', vcpus: 1, memoryMb: 2048, monthly: 12 },
     { slug: 'large', vcpus: 2, memoryMb: 4096, monthly: 24 },
   ],
+  loadBalancerNodeMonthly: 10,
+  loadBalancerConnectionsPerNode: 10_000,
 };
 
 /**
@@ -281,6 +285,122 @@ describe('droplet', () => {
   });
 });
 
+describe('droplet x K', () => {
+  /** No events: CPU needs nothing, so memory alone picks each size. */
+  const QUIET: Traffic = { clients: 50_000, eventsPerDay: 0, hoursConnectedPerDay: 8 };
+  const item = (c: ReturnType<typeof clusterCostFor>, start: string) =>
+    c.lines.find((l) => l.item.startsWith(start));
+
+  it('worked by hand: 50,000 dashboards on 3 droplets behind a DigitalOcean load balancer', () => {
+    const c = clusterCostFor(QUIET, UNIT, A, 3, 'do-lb');
+    // 50,000 / 3 = 16,667 each; 350 + 16,667 x 50 / 1024 = 1,163.8 MB > small's 819: medium x 3 = 36
+    expect(c.connectionsPerDroplet).toBe(16_667);
+    expect(item(c, 'app droplets')).toMatchObject({ quantity: 3, monthly: 36 });
+    expect(item(c, 'app droplets')?.item).toMatch(/medium/);
+    // ceil(50,000 / 10,000) = 5 nodes x $10
+    expect(item(c, 'DigitalOcean Load Balancer')).toMatchObject({ quantity: 5, monthly: 50 });
+    // Redis: 350 + 64 = 414 MB fits small ($6); MongoDB: 350 + 512 = 862 MB needs medium ($12)
+    expect(item(c, 'Redis droplet')).toMatchObject({ monthly: 6 });
+    expect(item(c, 'MongoDB droplet')).toMatchObject({ monthly: 12 });
+    expect(c.monthly).toBe(36 + 50 + 6 + 12);
+  });
+
+  it('with an nginx droplet instead: memory for every proxied dashboard', () => {
+    const c = clusterCostFor(QUIET, UNIT, A, 3, 'nginx-droplet');
+    // 350 + 50,000 x 20 / 1024 = 1,326.6 MB: medium
+    expect(item(c, 'nginx droplet')).toMatchObject({ quantity: 1, monthly: 12 });
+    expect(c.monthly).toBe(36 + 12 + 6 + 12);
+  });
+
+  it('with managed Redis and MongoDB, prices them instead of their droplets', () => {
+    const c = clusterCostFor(
+      QUIET,
+      UNIT,
+      { ...A, managedRedisMonthly: 15, managedMongoMonthly: 20 },
+      3,
+      'do-lb',
+    );
+    expect(item(c, 'Redis droplet')).toBeUndefined();
+    expect(item(c, 'MongoDB droplet')).toBeUndefined();
+    expect(c.monthly).toBe(36 + 50 + 15 + 20);
+  });
+
+  it('refuses a K whose droplet processes cannot hold their share', () => {
+    const c = clusterCostFor(QUIET, UNIT, A, 2, 'do-lb'); // 25,000 each > 18,000
+    expect(c.monthly).toBe(Infinity);
+    expect(c.reason).toMatch(/25000 connections per droplet exceed the process ceiling of 18000/);
+    expect(() => clusterCostFor(QUIET, UNIT, A, 0, 'do-lb')).toThrow(RangeError);
+  });
+
+  it('gives each droplet process one core, so a busy fan-out needs more droplets, not bigger ones', () => {
+    // 28,800 changes a day over 8 h = 1/s, x 10 at peak; 16,667 dashboards x 25 µs = 4.2 cores > 0.7
+    const busy: Traffic = { ...QUIET, eventsPerDay: 28_800 };
+    const three = clusterCostFor(busy, UNIT, A, 3, 'do-lb');
+    expect(three.monthly).toBe(Infinity);
+    expect(three.reason).toMatch(/need 4\.17 of one core at peak/);
+    // 50,000 x 10 x 25 µs = 12.5 cores / 0.7 = 17.9: at least 18 droplets
+    expect(clusterCost(busy, UNIT, A).droplets).toBeGreaterThanOrEqual(18);
+  });
+
+  it('holds what one droplet cannot: 18,001 dashboards need two', () => {
+    const one = dropletCost({ ...QUIET, clients: 18_001 }, UNIT, A);
+    expect(one.monthly).toBe(Infinity);
+    const c = clusterCost({ ...QUIET, clients: 18_001 }, UNIT, A);
+    expect(c.droplets).toBeGreaterThanOrEqual(2);
+    expect(Number.isFinite(c.monthly)).toBe(true);
+  });
+
+  it('picks a K no dearer than any other from the fewest that fit to four times as many (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 500_000 }),
+        fc.constantFrom('do-lb' as const, 'nginx-droplet' as const),
+        (clients, eventsPerDay, balancer) => {
+          const traffic = { clients, eventsPerDay, hoursConnectedPerDay: 8 };
+          const best = clusterCost(traffic, REAL, DEFAULT_ASSUMPTIONS, { balancer });
+          expect(best.connectionsPerDroplet).toBeLessThanOrEqual(best.connectionCeiling);
+          const fewest = Math.max(1, Math.ceil(clients / best.connectionCeiling));
+          for (let k = fewest; k <= fewest * 4; k++)
+            expect(best.monthly).toBeLessThanOrEqual(
+              clusterCostFor(traffic, REAL, DEFAULT_ASSUMPTIONS, k, balancer).monthly,
+            );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('at a fixed K never gets cheaper as dashboards or events grow (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 140_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        (k, clients, more, eventsPerDay, moreEvents) => {
+          const at = (c: number, e: number) =>
+            clusterCostFor(
+              { clients: c, eventsPerDay: e, hoursConnectedPerDay: 8 },
+              REAL,
+              DEFAULT_ASSUMPTIONS,
+              k,
+              'nginx-droplet',
+            ).monthly;
+          expect(at(clients + more, eventsPerDay)).toBeGreaterThanOrEqual(
+            at(clients, eventsPerDay),
+          );
+          expect(at(clients, eventsPerDay + moreEvents)).toBeGreaterThanOrEqual(
+            at(clients, eventsPerDay),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('break-even', () => {
   it('bisects to the first integer where the gap is >= 0', () => {
     expect(bisectInteger((x) => x - 37, 0, 1_000)).toBe(37);
@@ -387,7 +507,7 @@ describe('prices.json', () => {
         ]);
         expect([name, String(entry['retrieved'])]).toEqual([
           name,
-          expect.stringMatching(/2026-11-27/),
+          expect.stringMatching(/checked 2026-1[12]-\d\d/),
         ]);
         expect(['official', 'official-example', 'secondary']).toContain(entry['sourceStatus']);
       }
@@ -411,6 +531,29 @@ describe('npm run cost (CLI)', () => {
     expect(out).toMatch(/serverless .*per month/);
     expect(out).toMatch(/droplet: s-1vcpu-2gb/);
     expect(out).toMatch(/break-even/);
+  });
+
+  it('prices droplet x K next to them, and refuses a K that is not whole with a usage error', () => {
+    const out = costReport({
+      clients: 50_000,
+      eventsPerDay: 2_000,
+      hoursConnectedPerDay: 8,
+      freeTier: 'none',
+      logs: true,
+      clusterDroplets: 3,
+    });
+    expect(out).toMatch(/droplet x 3 \(3 droplets; 16667 of 18000 connections per droplet process/);
+    expect(out).toMatch(/DigitalOcean Load Balancer .* 5\.00 nodes +\$50\.00/);
+    expect(() =>
+      costReport({
+        clients: 50_000,
+        eventsPerDay: 0,
+        hoursConnectedPerDay: 8,
+        freeTier: 'none',
+        logs: true,
+        clusterDroplets: 1.5,
+      }),
+    ).toThrow(/whole K/);
   });
 
   it('prints JSON with --json', () => {

@@ -17,11 +17,14 @@ import {
   ASSUMPTION_SOURCES,
   DEFAULT_ASSUMPTIONS,
   breakEven,
+  clusterCost,
   dropletCost,
   freeTierFromFile,
   pricesFromFile,
   serverlessCost,
   type Assumptions,
+  type Balancer,
+  type CostLine,
   type FreeTierMode,
   type PricesFile,
   type Traffic,
@@ -53,6 +56,10 @@ export interface CostOptions {
   readonly fdLimit?: number;
   readonly droplet?: string;
   readonly managedMongodbMonthly?: number;
+  /** Droplet x K: K (default: the cheapest K that holds the dashboards). */
+  readonly clusterDroplets?: number;
+  readonly balancer?: Balancer;
+  readonly managedRedisMonthly?: number;
   /** The fan-out's coalescing window (0: off). */
   readonly windowMs?: number;
   readonly hiddenTabTimeoutMinutes?: number;
@@ -90,6 +97,7 @@ export function costReport(values: CostOptions): string {
     dropletBaseMemoryMb: values.dropletBaseMb ?? d.dropletBaseMemoryMb,
     dropletFdLimit: values.fdLimit ?? d.dropletFdLimit,
     managedMongoMonthly: values.managedMongodbMonthly ?? null,
+    managedRedisMonthly: values.managedRedisMonthly ?? null,
     coalesceWindowMs: values.windowMs ?? d.coalesceWindowMs,
     hiddenTabTimeoutMinutes: values.hiddenTabTimeoutMinutes ?? d.hiddenTabTimeoutMinutes,
     includeLogs: values.logs,
@@ -106,15 +114,26 @@ export function costReport(values: CostOptions): string {
     throw new CliError((err as Error).message, EXIT.usage);
   }
   const even = breakEven(traffic, prices, a, free, droplet.monthly);
+  let cluster;
+  try {
+    cluster = clusterCost(traffic, prices, a, {
+      balancer: values.balancer ?? 'do-lb',
+      ...(values.clusterDroplets === undefined ? {} : { droplets: values.clusterDroplets }),
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.usage);
+  }
 
   if (values.json) {
     return JSON.stringify(
-      { traffic, freeTier: mode, serverless, droplet, breakEven: even },
+      { traffic, freeTier: mode, serverless, droplet, cluster, breakEven: even },
       null,
       2,
     );
   }
-  const w = Math.max(...serverless.lines.map((l) => l.item.length));
+  const w = Math.max(...[...serverless.lines, ...cluster.lines].map((l) => l.item.length));
+  const line = (l: CostLine): string =>
+    `  ${l.item.padEnd(w)}  ${qty(l.quantity).padStart(10)} ${l.unit.padEnd(9)} ${usd(l.monthly).padStart(9)}`;
   const lines = [
     `traffic: ${traffic.clients} clients, ${traffic.eventsPerDay} events/day, ${traffic.hoursConnectedPerDay} h connected/day; free tier: ${mode}; prices: us-east-1 / DigitalOcean (loadtest/cost/prices.json)`,
     a.coalesceWindowMs > 0
@@ -125,14 +144,15 @@ export function costReport(values: CostOptions): string {
       : `hidden tabs close after ${a.hiddenTabTimeoutMinutes} min (${a.hiddenShare * 100}% of open time hidden, ${a.hiddenStretchMinutes} min at a time)`,
     '',
     'serverless (API Gateway + Lambda arm64 + DynamoDB on-demand + SNS), per month:',
-    ...serverless.lines.map(
-      (l) =>
-        `  ${l.item.padEnd(w)}  ${qty(l.quantity).padStart(10)} ${l.unit.padEnd(9)} ${usd(l.monthly).padStart(9)}`,
-    ),
+    ...serverless.lines.map(line),
     `  ${'total'.padEnd(w)}  ${''.padStart(20)} ${usd(serverless.monthly).padStart(9)}`,
     '',
     `droplet: ${droplet.size?.slug ?? 'none'} (${droplet.reason}); needs ${droplet.needs.memoryMb.toFixed(0)} MB, ${droplet.needs.peakVcpus.toFixed(3)} vCPU at peak, ${droplet.needs.connections} of ${droplet.needs.connectionCeiling} connections`,
     `  ${'total'.padEnd(w)}  ${''.padStart(20)} ${usd(droplet.monthly).padStart(9)}${a.managedMongoMonthly === null ? ' (MongoDB on the droplet)' : ` (incl. managed MongoDB ${usd(a.managedMongoMonthly)})`}`,
+    '',
+    `droplet x ${cluster.droplets} (${cluster.reason}; ${cluster.connectionsPerDroplet} of ${cluster.connectionCeiling} connections per droplet process; Redis pub/sub between them, one MongoDB), per month:`,
+    ...cluster.lines.map(line),
+    `  ${'total'.padEnd(w)}  ${''.padStart(20)} ${usd(cluster.monthly).padStart(9)}`,
     '',
     `break-even (droplet fixed at ${usd(droplet.monthly)}/month):`,
     `  clients at ${traffic.eventsPerDay} events/day: ${crossing(even.clients, 'clients')}`,
@@ -199,6 +219,21 @@ export function costProgram(): Command {
     .option(
       '--managed-mongodb-monthly <usd>',
       'MongoDB as a managed database (price not in prices.json)',
+      nonNegative,
+    )
+    .option(
+      '--cluster-droplets <k>',
+      'droplet x K: price K app droplets (default: the cheapest K that holds the dashboards)',
+      numberOption({ integer: true, min: 1, max: 1000 }),
+    )
+    .addOption(
+      new Option('--balancer <kind>', 'droplet x K: the load balancer in front')
+        .choices(['do-lb', 'nginx-droplet'])
+        .default('do-lb'),
+    )
+    .option(
+      '--managed-redis-monthly <usd>',
+      'droplet x K: Redis as a managed database (price not in prices.json; default: its own droplet)',
       nonNegative,
     )
     .addOption(

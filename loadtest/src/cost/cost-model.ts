@@ -33,6 +33,10 @@ export interface Prices {
   readonly snsLambdaDeliveriesPerMillion: number;
   readonly logsIngestionPerGb: number;
   readonly droplets: readonly DropletSize[];
+  /** DigitalOcean Load Balancer: USD per node per month. */
+  readonly loadBalancerNodeMonthly: number;
+  /** Simultaneous connections one load-balancer node holds. */
+  readonly loadBalancerConnectionsPerNode: number;
 }
 
 /** Monthly allowances subtracted before pricing (all zero when the free tier is off). */
@@ -152,6 +156,15 @@ export interface Assumptions {
   readonly dropletCpuHeadroom: number;
   /** Monthly price of a managed MongoDB (null: MongoDB runs on the droplet). */
   readonly managedMongoMonthly: number | null;
+  // droplet x K
+  /** Memory Redis needs on its own droplet (pub/sub of count changes only; no data kept). */
+  readonly redisMemoryMb: number;
+  /** Monthly price of a managed Redis (null: Redis runs on a droplet of its own). */
+  readonly managedRedisMonthly: number | null;
+  /** nginx memory per proxied WebSocket (two sockets and their buffers), in KB. */
+  readonly nginxKbPerConnection: number;
+  /** nginx CPU microseconds per relayed update frame. */
+  readonly nginxCpuUsPerDelivery: number;
 }
 
 /**
@@ -200,6 +213,10 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   peakFactor: 10,
   dropletCpuHeadroom: 0.7,
   managedMongoMonthly: null,
+  redisMemoryMb: 64,
+  managedRedisMonthly: null,
+  nginxKbPerConnection: 20,
+  nginxCpuUsPerDelivery: 10,
 };
 
 /** Where each default comes from (printed by `--explain`, tabled in docs/cost-model.md). */
@@ -255,6 +272,12 @@ export const ASSUMPTION_SOURCES: Readonly<Record<keyof Assumptions, string>> = {
   peakFactor: 'assumed: bursts of reactions to one message',
   dropletCpuHeadroom: 'assumed',
   managedMongoMonthly: 'not found in stored copies: pass --managed-mongodb-monthly',
+  redisMemoryMb:
+    'assumed: Redis only relays each count change to K subscribers (docs/limits.md), a few MB in use',
+  managedRedisMonthly: 'not found in stored copies: pass --managed-redis-monthly',
+  nginxKbPerConnection:
+    'assumed: two sockets and their proxy buffers per WebSocket (replace with nginx RSS per connection measured by compare, droplet-x3)',
+  nginxCpuUsPerDelivery: 'assumed: one read and one write of a small frame, no parsing',
 };
 
 const MILLION = 1_000_000;
@@ -575,11 +598,12 @@ export function dropletNeeds(traffic: Traffic, a: Assumptions): DropletNeeds {
     a.dropletBaseMemoryMb +
     (a.managedMongoMonthly === null ? a.dropletMongoMemoryMb : 0) +
     (connections * a.dropletKbPerConnection) / 1024;
-  const activeSeconds = Math.max(1, traffic.hoursConnectedPerDay) * 3600;
-  const peakChangesPerSecond =
-    ((traffic.eventsPerDay * a.countChangeShare) / activeSeconds) * a.peakFactor;
   const peakVcpus =
-    (peakChangesPerSecond * connections * a.recipientShare * a.dropletCpuUsPerDelivery) / 1e6;
+    (peakChangesPerSecond(traffic, a) *
+      connections *
+      a.recipientShare *
+      a.dropletCpuUsPerDelivery) /
+    1e6;
   return {
     connections,
     memoryMb,
@@ -613,7 +637,7 @@ export function dropletCost(
       needs,
       size: null,
       monthly: Infinity,
-      reason: `${needs.connections} connections exceed the process's ceiling of ${needs.connectionCeiling} (open-file limit ${a.dropletFdLimit}); scaling out needs a shared pub/sub the droplet does not have`,
+      reason: `${needs.connections} connections exceed the process's ceiling of ${needs.connectionCeiling} (open-file limit ${a.dropletFdLimit}); scaling out is droplet x K (clusterCost)`,
     };
   }
   const sorted = [...prices.droplets].sort((x, y) => x.monthly - y.monthly);
@@ -627,7 +651,7 @@ export function dropletCost(
       reason: fits(size) ? 'chosen size (fits)' : 'chosen size (does NOT fit the needs)',
     };
   }
-  const size = sorted.find(fits) ?? null;
+  const size = smallestFit(prices.droplets, needs.memoryMb, needs.peakVcpus, a);
   if (size === null) {
     return {
       needs,
@@ -637,6 +661,186 @@ export function dropletCost(
     };
   }
   return { needs, size, monthly: size.monthly + mongo, reason: 'smallest size that fits' };
+}
+
+/** The cheapest size whose memory and vCPUs hold `memoryMb` and `vcpus` within the headrooms. */
+export function smallestFit(
+  sizes: readonly DropletSize[],
+  memoryMb: number,
+  vcpus: number,
+  a: Pick<Assumptions, 'dropletMemoryHeadroom' | 'dropletCpuHeadroom'>,
+): DropletSize | null {
+  return (
+    [...sizes]
+      .sort((x, y) => x.monthly - y.monthly)
+      .find(
+        (s) =>
+          memoryMb <= s.memoryMb * a.dropletMemoryHeadroom &&
+          vcpus <= s.vcpus * a.dropletCpuHeadroom,
+      ) ?? null
+  );
+}
+
+/** Peak count changes per second: the day's changes over the connected hours, times the peak factor. */
+function peakChangesPerSecond(traffic: Traffic, a: Assumptions): number {
+  const activeSeconds = Math.max(1, traffic.hoursConnectedPerDay) * 3600;
+  return ((traffic.eventsPerDay * a.countChangeShare) / activeSeconds) * a.peakFactor;
+}
+
+export type Balancer = 'do-lb' | 'nginx-droplet';
+
+export interface ClusterOptions {
+  /** App droplets (one droplet process each); undefined: the number that costs least. */
+  readonly droplets?: number;
+  readonly balancer: Balancer;
+}
+
+export interface ClusterCost {
+  /** K: app droplets, one droplet process each. */
+  readonly droplets: number;
+  /** Dashboards each droplet holds (the balancer spreads them evenly). */
+  readonly connectionsPerDroplet: number;
+  readonly connectionCeiling: number;
+  readonly lines: readonly CostLine[];
+  /** Infinity when some part fits no size (`reason` says which). */
+  readonly monthly: number;
+  readonly reason: string;
+}
+
+/**
+ * Droplet x K: K app droplets behind a load balancer, Redis relaying count changes between them,
+ * one MongoDB off the app droplets. Each droplet holds and broadcasts to its own share of the
+ * dashboards (the balancer spreads them evenly); MongoDB and Redis each get a droplet of their
+ * own unless a managed price is given. Prices are monthly flat rates, so the cost is a step
+ * function of traffic.
+ */
+export function clusterCostFor(
+  traffic: Traffic,
+  prices: Prices,
+  a: Assumptions,
+  droplets: number,
+  balancer: Balancer,
+): ClusterCost {
+  if (!Number.isInteger(droplets) || droplets < 1) {
+    throw new RangeError(`droplet x K needs a whole K >= 1, got ${droplets}`);
+  }
+  const ceiling = maxConnectionsFromLimit(a.dropletFdLimit);
+  const perDroplet = Math.ceil(traffic.clients / droplets);
+  const peak = peakChangesPerSecond(traffic, a) * a.recipientShare;
+  const lines: CostLine[] = [];
+  const misfits: string[] = [];
+  const add = (item: string, size: DropletSize | null, count: number, needs: string): void => {
+    if (size === null) misfits.push(`${item}: no size has ${needs}`);
+    lines.push({
+      item: size === null ? item : `${item} (${size.slug})`,
+      quantity: count,
+      unit: 'droplets',
+      monthly: size === null ? Infinity : size.monthly * count,
+    });
+  };
+  if (perDroplet > ceiling) {
+    misfits.push(
+      `${perDroplet} connections per droplet exceed the process ceiling of ${ceiling} (open-file limit ${a.dropletFdLimit})`,
+    );
+  }
+  const appMemory = a.dropletBaseMemoryMb + (perDroplet * a.dropletKbPerConnection) / 1024;
+  const appVcpus = (peak * perDroplet * a.dropletCpuUsPerDelivery) / 1e6;
+  // One droplet process delivers on one core: a bigger droplet does not speed up its fan-out.
+  if (appVcpus > a.dropletCpuHeadroom) {
+    misfits.push(
+      `${perDroplet} dashboards per droplet need ${appVcpus.toFixed(2)} of one core at peak (a droplet process uses one)`,
+    );
+  }
+  add(
+    `app droplets, ${perDroplet} dashboards each`,
+    smallestFit(prices.droplets, appMemory, appVcpus, a),
+    droplets,
+    `${appMemory.toFixed(0)} MB / ${appVcpus.toFixed(2)} vCPU`,
+  );
+  if (balancer === 'do-lb') {
+    const nodes = Math.max(1, Math.ceil(traffic.clients / prices.loadBalancerConnectionsPerNode));
+    lines.push({
+      item: `DigitalOcean Load Balancer (${prices.loadBalancerConnectionsPerNode} connections per node)`,
+      quantity: nodes,
+      unit: 'nodes',
+      monthly: nodes * prices.loadBalancerNodeMonthly,
+    });
+  } else {
+    // nginx relays every frame the app droplets send, so it carries the whole fan-out.
+    const memory = a.dropletBaseMemoryMb + (traffic.clients * a.nginxKbPerConnection) / 1024;
+    const vcpus = (peak * traffic.clients * a.nginxCpuUsPerDelivery) / 1e6;
+    add(
+      'nginx droplet',
+      smallestFit(prices.droplets, memory, vcpus, a),
+      1,
+      `${memory.toFixed(0)} MB / ${vcpus.toFixed(2)} vCPU`,
+    );
+  }
+  if (a.managedRedisMonthly === null) {
+    const memory = a.dropletBaseMemoryMb + a.redisMemoryMb;
+    add('Redis droplet', smallestFit(prices.droplets, memory, 0, a), 1, `${memory} MB`);
+  } else {
+    lines.push({
+      item: 'managed Redis',
+      quantity: 1,
+      unit: 'cluster',
+      monthly: a.managedRedisMonthly,
+    });
+  }
+  if (a.managedMongoMonthly === null) {
+    const memory = a.dropletBaseMemoryMb + a.dropletMongoMemoryMb;
+    add('MongoDB droplet', smallestFit(prices.droplets, memory, 0, a), 1, `${memory} MB`);
+  } else {
+    lines.push({
+      item: 'managed MongoDB',
+      quantity: 1,
+      unit: 'cluster',
+      monthly: a.managedMongoMonthly,
+    });
+  }
+  const fits = misfits.length === 0;
+  return {
+    droplets,
+    connectionsPerDroplet: perDroplet,
+    connectionCeiling: ceiling,
+    lines,
+    monthly: fits ? lines.reduce((sum, l) => sum + l.monthly, 0) : Infinity,
+    reason: fits ? `${droplets} droplets` : misfits.join('; '),
+  };
+}
+
+/**
+ * Droplet x K at its cheapest K (or at `options.droplets`): from the fewest droplets whose
+ * processes hold the dashboards and their peak fan-out up to four times as many, since smaller
+ * droplets can be cheaper in total than fewer big ones.
+ */
+export function clusterCost(
+  traffic: Traffic,
+  prices: Prices,
+  a: Assumptions = DEFAULT_ASSUMPTIONS,
+  options: ClusterOptions = { balancer: 'do-lb' },
+): ClusterCost {
+  if (options.droplets !== undefined) {
+    return clusterCostFor(traffic, prices, a, options.droplets, options.balancer);
+  }
+  // Fewest processes that hold the dashboards, each delivering to its share on one core.
+  const totalVcpus =
+    (peakChangesPerSecond(traffic, a) *
+      a.recipientShare *
+      traffic.clients *
+      a.dropletCpuUsPerDelivery) /
+    1e6;
+  const fewest = Math.max(
+    1,
+    Math.ceil(traffic.clients / maxConnectionsFromLimit(a.dropletFdLimit)),
+    Math.ceil(totalVcpus / a.dropletCpuHeadroom),
+  );
+  let best = clusterCostFor(traffic, prices, a, fewest, options.balancer);
+  for (let k = fewest + 1; k <= fewest * 4; k++) {
+    const c = clusterCostFor(traffic, prices, a, k, options.balancer);
+    if (c.monthly < best.monthly) best = c;
+  }
+  return best;
 }
 
 /**
@@ -704,6 +908,10 @@ export interface PricesFile {
     readonly snsLambdaDeliveries: { readonly value: number };
     readonly cloudWatchLogsIngestion: { readonly value: number };
     readonly digitalOceanDroplets: { readonly sizes: readonly DropletSize[] };
+    readonly digitalOceanLoadBalancer: {
+      readonly value: number;
+      readonly connectionsPerNode: number;
+    };
   };
   readonly freeTier: Readonly<
     Record<string, { readonly allowance: number | null; readonly kind: 'always' | '12-months' }>
@@ -724,6 +932,8 @@ export function pricesFromFile(file: PricesFile): Prices {
     snsLambdaDeliveriesPerMillion: p.snsLambdaDeliveries.value,
     logsIngestionPerGb: p.cloudWatchLogsIngestion.value,
     droplets: p.digitalOceanDroplets.sizes,
+    loadBalancerNodeMonthly: p.digitalOceanLoadBalancer.value,
+    loadBalancerConnectionsPerNode: p.digitalOceanLoadBalancer.connectionsPerNode,
   };
 }
 

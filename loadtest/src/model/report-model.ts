@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import {
   DEFAULT_ASSUMPTIONS,
+  clusterCost,
   dropletCost,
   pricesFromFile,
   serverlessCost,
@@ -40,6 +41,12 @@ export interface ModelledAws {
     readonly awsUncoalesced: number;
     readonly droplet: number;
     readonly dropletSize: string | null;
+    /** Droplet x K at the reference traffic (K of the run), when the run had one. */
+    readonly cluster: {
+      readonly droplets: number;
+      readonly monthly: number;
+      readonly parts: string;
+    } | null;
   };
   /** The model against the stand-in (`npm run bench -w serverless` prints more); null: not run. */
   readonly standinCheck: readonly StandinCheckRow[] | null;
@@ -63,6 +70,7 @@ export function modelForReport(
   fanOutSizes: readonly number[],
   standinCheck: readonly StandinCheckRow[] | null,
   standinCheckError: string | null = null,
+  clusterDroplets?: number,
 ): ModelledAws {
   const ctx = modelContext();
   const rate = ctx.parameters.slackEventCap;
@@ -75,6 +83,13 @@ export function modelForReport(
     coalesceWindowMs: 0,
   });
   const droplet = dropletCost(REFERENCE_TRAFFIC, prices);
+  const cluster =
+    clusterDroplets === undefined
+      ? null
+      : clusterCost(REFERENCE_TRAFFIC, prices, DEFAULT_ASSUMPTIONS, {
+          droplets: clusterDroplets,
+          balancer: 'do-lb',
+        });
   const file = loadAwsModelFile();
   return {
     eventsPerSecond: rate,
@@ -86,6 +101,14 @@ export function modelForReport(
       awsUncoalesced: uncoalesced.monthly,
       droplet: droplet.monthly,
       dropletSize: droplet.size?.slug ?? null,
+      cluster:
+        cluster === null
+          ? null
+          : {
+              droplets: cluster.droplets,
+              monthly: cluster.monthly,
+              parts: cluster.lines.map((l) => l.item).join(' + '),
+            },
     },
     standinCheck,
     standinCheckError,

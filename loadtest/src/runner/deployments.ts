@@ -1,15 +1,17 @@
 /**
- * Starts the two local deployments as load targets through the local-stack toolkit: the droplet
- * (its own process, the build, with FerretDB on PostgreSQL unless FERRETDB_BACKEND=sqlite) and
- * the serverless offline stack (its own process tree).
+ * Starts the local deployments as load targets through the local-stack toolkit: the droplet (its
+ * own process, the build, with FerretDB on PostgreSQL unless FERRETDB_BACKEND=sqlite), the
+ * serverless offline stack (its own process tree) and droplet x K (K droplet processes, one
+ * FerretDB, one Redis, behind nginx).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
 import { processTree } from '@reactometer/devkit';
-import { startDropletProcess } from '@reactometer/devkit/droplet';
-import { startFerretDb } from '@reactometer/devkit/ferretdb';
+import { startDropletCluster, startDropletProcess } from '@reactometer/devkit/droplet';
+import { nginxTuningFor } from '@reactometer/devkit/nginx';
+import { startFerretDb, type FerretDbProcess } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
 import type { Target } from './target.js';
 
@@ -30,7 +32,7 @@ export async function startDropletTarget(options: {
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
-  const db = await startFerretDb({ dataDir });
+  const db = await startFerretDbRetrying(dataDir);
   const droplet = await startDropletProcess({
     env: {
       MONGODB_URI: db.uri,
@@ -85,4 +87,80 @@ export async function startServerlessTarget(options: {
     },
     stop: () => stack.stop(),
   };
+}
+
+/**
+ * WS_MAX_CONNECTIONS_PER_ADDRESS for the load run: the droplets judge the cap on X-Forwarded-For
+ * behind nginx, and the load generator puts up to `perAddress` dashboards on one 127.0.0.x
+ * address; the default (100) would refuse all but a few hundred of them.
+ */
+export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;
+
+export async function startDropletClusterTarget(options: {
+  name: string;
+  processes: number;
+  /** Most dashboards the run will hold: nginx's workers and descriptors are sized for them. */
+  dashboards: number;
+  signingSecret: string;
+  maxNewConnectionsPerSecond: number;
+}): Promise<RunningTarget> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
+  const db = await startFerretDbRetrying(dataDir);
+  const cluster = await startDropletCluster({
+    mongodbUri: db.uri,
+    mongodbDb: `compare_${Date.now().toString(36)}`,
+    processes: options.processes,
+    env: {
+      SLACK_SIGNING_SECRET: options.signingSecret,
+      LOG_LEVEL: 'error',
+      WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
+    },
+    nginx: nginxTuningFor(options.dashboards),
+  });
+  const tuning = nginxTuningFor(options.dashboards);
+  // Read at every sample: PostgreSQL's backends come and go with FerretDB's connections.
+  const pids = (): number[] => [
+    ...cluster.dropletPids(),
+    ...cluster.nginxPids(),
+    ...[cluster.redis?.pid()].filter((p): p is number => p !== undefined),
+    ...db.pids(),
+  ];
+  return {
+    target: {
+      name: options.name,
+      kind: 'droplet-cluster',
+      httpUrl: cluster.httpUrl,
+      wsUrl: cluster.wsUrl,
+      signingSecret: options.signingSecret,
+      maxNewConnectionsPerSecond: options.maxNewConnectionsPerSecond,
+      serverPids: pids,
+    },
+    notes: {
+      processes: `${options.processes} droplet processes (node dist/main.js, pids ${cluster.dropletPids().join(', ')}) behind nginx (least_conn; pids ${cluster.nginxPids().join(', ')}) + Redis pub/sub + one FerretDB v1.24.2 on PostgreSQL`,
+      wsMaxConnections: `${defaultDropletCap()} per process (default: the soft open-file limit minus its reserve)`,
+      wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: judged on X-Forwarded-For with TRUST_PROXY=loopback, and the load generator puts up to 2,250 dashboards on one 127.0.0.x address)`,
+      nginx: `worker_processes ${tuning.workerProcesses}, worker_connections ${tuning.workerConnections}, worker_rlimit_nofile ${tuning.workerRlimitNofile} (two descriptors per dashboard; a process may open at most 20,000 files here)`,
+    },
+    stop: async () => {
+      await cluster.stop();
+      await db.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * FerretDB with up to three tries: on a loaded machine PostgreSQL accepts connections while it is
+ * still starting up, and the first psql of the start gets "the database system is starting up".
+ */
+async function startFerretDbRetrying(dataDir: string): Promise<FerretDbProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFerretDb({ dataDir });
+    } catch (err) {
+      if (attempt >= 3 || !/starting up/.test(String(err))) throw err;
+      rmSync(dataDir, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
 }

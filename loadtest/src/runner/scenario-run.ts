@@ -62,6 +62,8 @@ export interface RunOptions {
   readonly perWorker?: number;
   /** Most sockets per source address. */
   readonly perAddress?: number;
+  /** Most client worker processes. */
+  readonly maxWorkers?: number;
   /** Connect handshake timeout. */
   readonly connectTimeoutMs?: number;
   /**
@@ -98,6 +100,7 @@ export abstract class ScenarioRun<P extends object> {
       ...(options.firstAddress === undefined ? {} : { firstAddress: options.firstAddress }),
       ...(options.perWorker === undefined ? {} : { perWorker: options.perWorker }),
       ...(options.perAddress === undefined ? {} : { perAddress: options.perAddress }),
+      ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
     });
   }
 

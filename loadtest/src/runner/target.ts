@@ -1,6 +1,6 @@
 /** What the runner plays scenarios against, and the guard that keeps it on this machine. */
 
-export type TargetKind = 'droplet' | 'serverless-local';
+export type TargetKind = 'droplet' | 'serverless-local' | 'droplet-cluster';
 
 export interface Target {
   /** Name in reports and file names ("droplet", "serverless-local"). */
