@@ -46,6 +46,7 @@ import {
 } from '@reactometer/devkit';
 import {
   ensureDropletBuild,
+  LOAD_RUN_PER_ADDRESS_CAP,
   startDropletProcess,
   type DropletProcess,
 } from '@reactometer/devkit/droplet';
@@ -181,6 +182,8 @@ function dropletEnv(db: FerretDbProcess, extra: Record<string, string> = {}) {
     MONGODB_DB: `bench_${RUN}`,
     SLACK_SIGNING_SECRET: SECRET,
     LOG_LEVEL: 'warn',
+    // The broadcast phase's clients share a few 127.0.0.x addresses.
+    WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
     ...extra,
   };
 }

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { reactionEventPayload, signSlackBody } from '@reactometer/shared/testing';
 import { sleep, TEST_SIGNING_SECRET } from '@reactometer/devkit';
 import {
+  LOAD_RUN_PER_ADDRESS_CAP,
   startDropletProcess,
   startTestDatabase,
   type DropletProcess,
@@ -64,6 +65,8 @@ describe('coalesced broadcast on real sockets', () => {
         SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
         LOG_LEVEL: 'warn',
         BROADCAST_WINDOW_MS: String(WINDOW_MS),
+        // A thousand dashboards from one address: past the per-address cap (100) otherwise.
+        WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
       },
     });
   }, 60_000);

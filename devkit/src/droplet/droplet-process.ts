@@ -116,3 +116,10 @@ export async function startDropletProcess(options: DropletProcessOptions): Promi
     },
   };
 }
+
+/**
+ * WS_MAX_CONNECTIONS_PER_ADDRESS for load runs (compare, bench, load tests): load generators put
+ * a few thousand dashboards on one 127.0.0.x address (directly, or as X-Forwarded-For behind
+ * nginx), and the default cap (100 per address, against one abusive client) would refuse them.
+ */
+export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;

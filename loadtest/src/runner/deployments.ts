@@ -9,9 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { maxConnectionsFromLimit, parseOpenFileSoftLimit } from '@reactometer/shared';
 import { processTree } from '@reactometer/devkit';
-import { startDropletCluster, startDropletProcess } from '@reactometer/devkit/droplet';
+import {
+  LOAD_RUN_PER_ADDRESS_CAP,
+  startDropletCluster,
+  startDropletProcess,
+} from '@reactometer/devkit/droplet';
 import { nginxTuningFor } from '@reactometer/devkit/nginx';
-import { startFerretDb, type FerretDbProcess } from '@reactometer/devkit/ferretdb';
+import { startFerretDb } from '@reactometer/devkit/ferretdb';
 import { startOfflineStackProcess } from '@reactometer/devkit/offline';
 import type { Target } from './target.js';
 
@@ -32,7 +36,7 @@ export async function startDropletTarget(options: {
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
-  const db = await startFerretDbRetrying(dataDir);
+  const db = await startFerretDb({ dataDir });
   const droplet = await startDropletProcess({
     env: {
       MONGODB_URI: db.uri,
@@ -40,6 +44,7 @@ export async function startDropletTarget(options: {
       SLACK_SIGNING_SECRET: options.signingSecret,
       // warn would log every refused upgrade at the cap: thousands of lines in connection-scaling.
       LOG_LEVEL: 'error',
+      WS_MAX_CONNECTIONS_PER_ADDRESS: String(LOAD_RUN_PER_ADDRESS_CAP),
     },
   });
   return {
@@ -56,6 +61,7 @@ export async function startDropletTarget(options: {
     notes: {
       processes: `droplet (node dist/main.js, pid ${droplet.pid}) + FerretDB v1.24.2 on ${db.backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'} (pids ${db.pids().join(', ')})`,
       wsMaxConnections: `${defaultDropletCap()} (default: the soft open-file limit minus its reserve)`,
+      wsMaxConnectionsPerAddress: `${LOAD_RUN_PER_ADDRESS_CAP} (raised for the load run from the default 100: the load generator puts up to 2,500 dashboards on one 127.0.0.x address)`,
     },
     stop: async () => {
       await droplet.stop();
@@ -89,13 +95,6 @@ export async function startServerlessTarget(options: {
   };
 }
 
-/**
- * WS_MAX_CONNECTIONS_PER_ADDRESS for the load run: the droplets judge the cap on X-Forwarded-For
- * behind nginx, and the load generator puts up to `perAddress` dashboards on one 127.0.0.x
- * address; the default (100) would refuse all but a few hundred of them.
- */
-export const LOAD_RUN_PER_ADDRESS_CAP = 5_000;
-
 export async function startDropletClusterTarget(options: {
   name: string;
   processes: number;
@@ -105,7 +104,7 @@ export async function startDropletClusterTarget(options: {
   maxNewConnectionsPerSecond: number;
 }): Promise<RunningTarget> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactometer-compare-ferretdb-'));
-  const db = await startFerretDbRetrying(dataDir);
+  const db = await startFerretDb({ dataDir });
   const cluster = await startDropletCluster({
     mongodbUri: db.uri,
     mongodbDb: `compare_${Date.now().toString(36)}`,
@@ -147,20 +146,4 @@ export async function startDropletClusterTarget(options: {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * FerretDB with up to three tries: on a loaded machine PostgreSQL accepts connections while it is
- * still starting up, and the first psql of the start gets "the database system is starting up".
- */
-async function startFerretDbRetrying(dataDir: string): Promise<FerretDbProcess> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startFerretDb({ dataDir });
-    } catch (err) {
-      if (attempt >= 3 || !/starting up/.test(String(err))) throw err;
-      rmSync(dataDir, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-  }
 }
