@@ -195,7 +195,15 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbP
           ...(options.onLog ? { onLog: options.onLog } : {}),
         })
       : null;
-  if (postgres !== null) indexIdLookups(postgres);
+  if (postgres !== null) {
+    try {
+      indexIdLookups(postgres);
+    } catch (err) {
+      // PostgreSQL runs in its own process group: nobody else would stop it.
+      await postgres.stop();
+      throw err;
+    }
+  }
   const storage =
     postgres !== null
       ? ['--handler=postgresql', `--postgresql-url=${postgres.url}`]

@@ -101,7 +101,8 @@ const SITE_TEMPLATE_FILE = path.join(DROPLET_DIR, 'deploy', 'nginx', 'reactomete
  * requests would pile them on whichever process came back last), its TLS server listens without
  * TLS (certificates are the deploy tests' business, not the scale-out's), the HTTP->HTTPS
  * redirect server is dropped and logs go to the instance's folder. Everything else (the /ws
- * upgrade, timeouts, the body limit, X-Forwarded-For) is the production file's.
+ * upgrade, timeouts, the body limit, X-Forwarded-For) is the production file's; the listener
+ * gets `reuseport`.
  */
 export function renderClusterSite(options: {
   readonly upstreams: readonly string[];
@@ -118,7 +119,10 @@ export function renderClusterSite(options: {
   const plain = withUpstreams
     // The redirect server (the one listening on HTTP_PORT) goes entirely.
     .replace(/^server \{\n\s*listen \$\{HTTP_PORT\};[\s\S]*?^\}\n/m, '')
-    .replace(/listen \$\{HTTPS_PORT\} ssl;/, 'listen ${HTTPS_PORT};')
+    // reuseport: one accept queue per worker, filled by the kernel evenly. With one shared queue
+    // Linux wakes the same few workers, and at 50,000 dashboards one of them runs out of
+    // worker_connections while others idle.
+    .replace(/listen \$\{HTTPS_PORT\} ssl;/, 'listen ${HTTPS_PORT} reuseport;')
     .replace(/^\s*(ssl_\w+|add_header Strict-Transport-Security)\b.*$/gm, '')
     .replace(/^\s*listen \[::\]:.*$/gm, '')
     .replace(/\/var\/log\/nginx\/reactometer\.access\.log/g, `${options.prefix}/access.log`);
