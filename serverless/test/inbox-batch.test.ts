@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { encodeInboxEvent, type ReactionEvent } from '@reactometer/shared';
+import { answerClientFrame, encodeInboxEvent, type ReactionEvent } from '@reactometer/shared';
 import {
   InMemoryReactionStore,
   ManualClock,
@@ -99,5 +99,26 @@ describe('the per-container counts cache', () => {
     expect(reads).toBe(1);
     clock.advance(1);
     expect((await cache.listCounts())[0]?.count).toBe(2);
+  });
+
+  it('ages a copy from the start of its read, and says how stale its snapshots may be', async () => {
+    const clock = new ManualClock(0);
+    let reads = 0;
+    const store = {
+      listCounts: async () => {
+        reads++;
+        clock.advance(300); // a slow Scan: changes during it may be missing from the copy
+        return [{ emoji: 'tada', count: reads, version: reads }];
+      },
+    };
+    const cache = new CachedCounts(store, 1000, clock);
+    await cache.listCounts();
+    clock.advance(700); // 1,000 ms after the read began
+    expect((await cache.listCounts())[0]?.count).toBe(2);
+    expect(await answerClientFrame('{"action":"getReactions"}', cache)).toEqual({
+      type: 'snapshot',
+      reactions: [{ emoji: 'tada', count: 2, version: 2 }],
+      refreshAfterMs: 1000,
+    });
   });
 });

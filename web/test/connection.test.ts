@@ -78,6 +78,41 @@ describe('Connection', () => {
     expect(messages).toEqual([{ type: 'snapshot', reactions: [count('+1', 1, 1)] }]);
   });
 
+  it('asks once more after a snapshot served from a cached copy (refreshAfterMs), once per socket', () => {
+    const requested: number[] = [];
+    const { server, connection } = setup({ onSnapshotRequested: () => requested.push(Date.now()) });
+    connection.start();
+    server.last.open();
+    server.last.receive(
+      JSON.stringify({ type: 'snapshot', reactions: [count('+1', 1, 1)], refreshAfterMs: 1000 }),
+    );
+    jest.advanceTimersByTime(1000);
+    expect(server.last.actions).toEqual(['getReactions']);
+    jest.advanceTimersByTime(500);
+    expect(server.last.actions).toEqual(['getReactions', 'getReactions']);
+    expect(requested).toHaveLength(2);
+    // The follow-up's own refreshAfterMs does not start a loop.
+    server.last.receive(
+      JSON.stringify({ type: 'snapshot', reactions: [count('+1', 2, 2)], refreshAfterMs: 1000 }),
+    );
+    jest.advanceTimersByTime(10_000);
+    expect(server.last.actions).toEqual(['getReactions', 'getReactions']);
+  });
+
+  it('asks only once when the snapshot is current (no refreshAfterMs), and not on a dropped socket', () => {
+    const { server, connection } = setup();
+    connection.start();
+    server.last.open();
+    server.last.snapshot([count('+1', 1, 1)]);
+    jest.advanceTimersByTime(10_000);
+    expect(server.last.actions).toEqual(['getReactions']);
+    const first = server.last;
+    first.receive(JSON.stringify({ type: 'snapshot', reactions: [], refreshAfterMs: 1000 }));
+    first.drop();
+    jest.advanceTimersByTime(2_000);
+    expect(first.actions).toEqual(['getReactions']);
+  });
+
   it('drops frames that are not valid contract messages', () => {
     const { server, connection, messages } = setup();
     connection.start();

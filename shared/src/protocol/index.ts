@@ -17,7 +17,13 @@ export const clientMessageSchema = z.discriminatedUnion('action', [
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('snapshot'), reactions: z.array(emojiCountSchema) }),
+  z.object({
+    type: z.literal('snapshot'),
+    reactions: z.array(emojiCountSchema),
+    // Set when the snapshot came from a cached copy up to this old (serverless, COUNTS_CACHE_MS):
+    // the client asks once more after this long, so that a change fanned out meanwhile is not lost.
+    refreshAfterMs: z.number().int().nonnegative().optional(),
+  }),
   z.object({ type: z.literal('update'), reactions: z.array(emojiCountSchema) }),
   z.object({ type: z.literal('pong') }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
@@ -62,8 +68,11 @@ export function parseClientMessage(text: string): ParsedClientMessage {
 
 export function snapshotMessage(
   reactions: readonly z.infer<typeof emojiCountSchema>[],
+  refreshAfterMs = 0,
 ): ServerMessage {
-  return { type: 'snapshot', reactions: [...reactions] };
+  return refreshAfterMs > 0
+    ? { type: 'snapshot', reactions: [...reactions], refreshAfterMs }
+    : { type: 'snapshot', reactions: [...reactions] };
 }
 
 export function updateMessage(

@@ -15,6 +15,9 @@ import {
 } from '@reactometer/shared/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
+/** Added to a snapshot's `refreshAfterMs`: the server's copy has surely expired by then. */
+const REFRESH_MARGIN_MS = 250;
+
 export type ConnectionStatus =
   | { readonly state: 'idle' }
   | { readonly state: 'connecting' }
@@ -175,6 +178,9 @@ export class Connection {
   private pingTimer: unknown = null;
   private pongTimer: unknown = null;
   private hiddenTimer: unknown = null;
+  private refreshTimer: unknown = null;
+  /** The follow-up snapshot of this socket has been scheduled (at most one per socket). */
+  private refreshScheduled = false;
   private unsubscribeNetwork: (() => void) | null = null;
   private unsubscribeVisibility: (() => void) | null = null;
   private running = false;
@@ -240,7 +246,8 @@ export class Connection {
   }
 
   private clearTimer(
-    name: 'retryTimer' | 'handshakeTimer' | 'pingTimer' | 'pongTimer' | 'hiddenTimer',
+    name:
+      'retryTimer' | 'handshakeTimer' | 'pingTimer' | 'pongTimer' | 'hiddenTimer' | 'refreshTimer',
   ): void {
     if (this[name] !== null) this.timers.clearTimeout(this[name]);
     this[name] = null;
@@ -249,6 +256,7 @@ export class Connection {
   private open(): void {
     const generation = ++this.generation;
     const isCurrent = () => this.running && generation === this.generation;
+    this.refreshScheduled = false;
     if (this.failures === 0) this.setStatus({ state: 'connecting' });
     else
       this.setStatus({
@@ -316,8 +324,27 @@ export class Connection {
       this.failures = 0;
       if (this.current.state !== 'live') this.setStatus({ state: 'live', since: this.now() });
       this.schedulePing();
+      if (message.refreshAfterMs !== undefined) this.scheduleRefresh(message.refreshAfterMs);
     }
     this.options.onMessage?.(message);
+  }
+
+  /**
+   * A snapshot served from a cached copy (serverless: up to COUNTS_CACHE_MS old) can miss a
+   * change fanned out just before this socket was registered, and no update would bring it: ask
+   * once more when the copy has expired. Once per socket, so the follow-up's own
+   * `refreshAfterMs` does not start a loop.
+   */
+  private scheduleRefresh(afterMs: number): void {
+    if (this.refreshScheduled) return;
+    this.refreshScheduled = true;
+    const generation = this.generation;
+    this.refreshTimer = this.timers.setTimeout(() => {
+      this.refreshTimer = null;
+      if (!this.running || generation !== this.generation) return;
+      this.options.onSnapshotRequested?.();
+      this.send({ action: 'getReactions' });
+    }, afterMs + REFRESH_MARGIN_MS);
   }
 
   private schedulePing(): void {
@@ -341,6 +368,7 @@ export class Connection {
   /** Closes and forgets the current socket; its late callbacks are ignored. */
   private dropSocket(code: number, reason: string): void {
     this.generation++;
+    this.clearTimer('refreshTimer');
     this.clearTimer('handshakeTimer');
     this.clearTimer('pingTimer');
     this.clearTimer('pongTimer');
