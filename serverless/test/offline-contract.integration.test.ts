@@ -37,6 +37,7 @@ describeDeploymentContract(
     // serverless-offline keeps only the last of two X-Slack-Signature lines (API Gateway joins
     // them); handlers-http tests the rule on API Gateway's event shape.
     joinsRepeatedHeaders: false,
+    deliversFalsyJsonBodies: false,
     setupTimeoutMs: 180_000,
     // API Gateway has its own frame limit (32 KB per frame) and cannot close a socket with 1009.
     closesOversizedFrames: false,

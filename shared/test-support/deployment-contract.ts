@@ -68,6 +68,13 @@ export interface DeploymentContractOptions {
    * its Lambda edge is tested with API Gateway's event shape instead (handlers-http).
    */
   readonly joinsRepeatedHeaders?: boolean;
+  /**
+   * Whether a body whose JSON value is falsy (`null`, `false`, `0`, `""`) reaches the function
+   * as sent. serverless-offline parses a JSON body and passes none on when the value is falsy,
+   * so the bytes verified are not the bytes signed (401); API Gateway and the droplet pass them
+   * (docs/deploy.md). The offline stack sets false.
+   */
+  readonly deliversFalsyJsonBodies?: boolean;
 }
 
 interface HttpResult {
@@ -714,6 +721,14 @@ export function describeDeploymentContract(
       const SERVER_ERROR = /^5/;
 
       it('never answers a signed body of any shape with a 5xx', async () => {
+        const deliversFalsyJsonBodies = options.deliversFalsyJsonBodies ?? true;
+        const arrivesAltered = (text: string): boolean => {
+          try {
+            return !(JSON.parse(text) as unknown);
+          } catch {
+            return false;
+          }
+        };
         const body = fc.oneof(
           fc.string({ maxLength: 200 }),
           fc.uint8Array({ maxLength: 200 }),
@@ -748,7 +763,9 @@ export function describeDeploymentContract(
             // Raw bytes that are not UTF-8 still get a 401 from serverless-offline, which hands
             // the function a decoded string (issue 11 makes the edge verify the delivered bytes);
             // for them only "never a 5xx" is asserted here.
-            if (typeof b === 'string') expect([200, 400]).toContain(res.status);
+            if (typeof b === 'string' && !(arrivesAltered(b) && !deliversFalsyJsonBodies)) {
+              expect([200, 400]).toContain(res.status);
+            }
           }),
           { numRuns: RUNS },
         );
