@@ -9,6 +9,9 @@ import type { WebSocketServer } from 'ws';
 import type { RequestLog } from './http/request-log.js';
 import type { WsBroadcaster } from './ws-broadcaster.js';
 
+/** Connections the kernel may queue before the process accepts them (capped by somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 /** How long shutdown waits for WebSocket peers to answer the close frame before cutting them. */
 const WS_CLOSE_HANDSHAKE_MS = 2_000;
 
@@ -47,7 +50,10 @@ export function dropletLifecycle(parts: LifecycleParts): DropletLifecycle {
     start: () =>
       new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(parts.port, parts.host, () => {
+        // A reconnect storm (a deploy, a balancer that lost a peer) brings thousands of handshakes
+        // at once; Node's default accept queue (511) overflows and the kernel drops SYNs, which
+        // the clients retry only after 1, 3, 7 s. The kernel caps this at net.core.somaxconn.
+        server.listen({ port: parts.port, host: parts.host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           broadcaster.startHeartbeat();
           resolve(server.address() as AddressInfo);

@@ -288,8 +288,8 @@ export async function runComparison(options: CompareOptions): Promise<void> {
                 processes: d.processes,
                 dashboards: largestStep,
                 signingSecret: SECRET,
-                // The droplet's connection-rate budget: the same processes take the handshakes.
-                maxNewConnectionsPerSecond: scenarios.targets.droplet.maxNewConnectionsPerSecond,
+                maxNewConnectionsPerSecond:
+                  scenarios.targets['droplet-cluster'].maxNewConnectionsPerSecond,
               }),
       ),
     );

@@ -119,10 +119,10 @@ export function renderClusterSite(options: {
   const plain = withUpstreams
     // The redirect server (the one listening on HTTP_PORT) goes entirely.
     .replace(/^server \{\n\s*listen \$\{HTTP_PORT\};[\s\S]*?^\}\n/m, '')
-    // reuseport: one accept queue per worker, filled by the kernel evenly. With one shared queue
-    // Linux wakes the same few workers, and at 50,000 dashboards one of them runs out of
-    // worker_connections while others idle.
-    .replace(/listen \$\{HTTPS_PORT\} ssl;/, 'listen ${HTTPS_PORT} reuseport;')
+    // reuseport: one accept queue per worker, filled by the kernel evenly. backlog: nginx's
+    // default queue (511) overflowed past 40,000 dashboards here (ListenOverflows; the dropped
+    // SYNs came back after 1, 3, 7 s, past the clients' 10 s handshake timeout).
+    .replace(/listen \$\{HTTPS_PORT\} ssl;/, 'listen ${HTTPS_PORT} reuseport backlog=4096;')
     .replace(/^\s*(ssl_\w+|add_header Strict-Transport-Security)\b.*$/gm, '')
     .replace(/^\s*listen \[::\]:.*$/gm, '')
     .replace(/\/var\/log\/nginx\/reactometer\.access\.log/g, `${options.prefix}/access.log`);

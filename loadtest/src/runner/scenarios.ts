@@ -58,7 +58,12 @@ const targetLimits = z.object({ maxNewConnectionsPerSecond: positiveInt });
 export const scenariosFileSchema = z.object({
   version: z.literal(1),
   metrics: z.record(z.enum(METRIC_NAMES), z.string()),
-  targets: z.object({ droplet: targetLimits, 'serverless-local': targetLimits, aws: targetLimits }),
+  targets: z.object({
+    droplet: targetLimits,
+    'serverless-local': targetLimits,
+    'droplet-cluster': targetLimits,
+    aws: targetLimits,
+  }),
   scenarios: z.object({
     'connection-scaling': connectionScaling.extend({
       quick: connectionScaling.partial().optional(),
