@@ -215,17 +215,24 @@ describe('the dashboard in a browser', () => {
       (t) => t?.startsWith('Counts differ') ?? false,
     );
     expect(agreement).toContain('Counts differ for 4 emoji');
-    const marks = await page
-      .locator('section[data-backend="droplet"] li[data-emoji]')
-      .evaluateAll((lis) =>
-        Object.fromEntries(
-          lis.map((li) => [
-            (li as HTMLElement).dataset.emoji,
-            li.querySelector('.row-diff [aria-hidden]')?.textContent ?? null,
-          ]),
-        ),
-      );
-    expect(marks).toEqual({ tada: '≠ 1', '+1': '≠ 1', eyes: '≠ 0' });
+    // Serverless answers a snapshot from its warm container's copy (up to COUNTS_CACHE_MS old)
+    // and the dashboard asks again after refreshAfterMs: the marks settle within a second or two.
+    const readMarks = () =>
+      page
+        .locator('section[data-backend="droplet"] li[data-emoji]')
+        .evaluateAll((lis) =>
+          Object.fromEntries(
+            lis.map((li) => [
+              (li as HTMLElement).dataset.emoji,
+              li.querySelector('.row-diff [aria-hidden]')?.textContent ?? null,
+            ]),
+          ),
+        );
+    const expected = { tada: '≠ 1', '+1': '≠ 1', eyes: '≠ 0' };
+    const marks = await eventually('the marks', readMarks, (m) =>
+      Object.keys(expected).every((k) => m[k] === expected[k as keyof typeof expected]),
+    );
+    expect(marks).toEqual(expected);
     await screenshot(page, '06-side-by-side');
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot(page, '06-side-by-side-dark');
@@ -301,6 +308,7 @@ describe('the dashboard in a browser', () => {
       );
 
       // Counts change while nobody looks; showing the tab brings them back from a fresh snapshot.
+      const eyesBefore = (await fetchCounts(droplet)).eyes ?? 0;
       await sendReaction(droplet, { reaction: 'eyes', user: 'Uhidden1' });
       await sendReaction(droplet, { reaction: 'eyes', user: 'Uhidden2' });
       await setHidden(tab, false);
@@ -312,7 +320,8 @@ describe('the dashboard in a browser', () => {
       const shown = await eventually(
         'the counts changed while hidden',
         () => screenCounts(tab, 'droplet'),
-        (c) => c.eyes !== undefined && c.eyes >= 2,
+        // A 200 means stored; the droplet counts it a moment later, and its counts push the rest.
+        (c) => c.eyes === eyesBefore + 2,
       );
       expect(shown).toEqual(await fetchCounts(droplet));
       await screenshot(tab, '08-hidden-tab-back');
